@@ -1,0 +1,24 @@
+//! sea-orm entities: one file per table, no logic (model logic lives in the server crate).
+pub mod appeal_events;
+pub mod appeal_grams;
+pub mod appeals;
+pub mod calendar_days;
+pub mod categories;
+pub mod departments;
+pub mod idempotency_keys;
+pub mod invitations;
+pub mod leader_unavailable_dates;
+pub mod leaders;
+pub mod live_outcomes;
+pub mod live_registrations;
+pub mod live_room_events;
+pub mod live_session_events;
+pub mod live_sessions;
+pub mod notifications;
+pub mod refresh_tokens;
+pub mod rota_versions;
+pub mod rotas;
+pub mod sensitive_words;
+pub mod supervision_notices;
+pub mod users;
+pub mod villages;

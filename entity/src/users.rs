@@ -1,0 +1,35 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "users")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    #[sea_orm(unique)]
+    pub openid: String,
+    pub unionid: Option<String>,
+    pub role: String,
+    pub department_id: Option<i64>,
+    pub display_name: Option<String>,
+    /// AES-GCM ciphertext of WeChat's session_key; never leaves the server.
+    pub session_key_enc: Option<String>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+    pub last_login_at: Option<DateTimeUtc>,
+}
+
+// Hand-written so the encrypted session key and the openid never reach a log line.
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("users::Model")
+            .field("id", &self.id)
+            .field("role", &self.role)
+            .field("department_id", &self.department_id)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

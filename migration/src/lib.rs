@@ -1,0 +1,21 @@
+//! Schema migrations, written with the schema builder so one set runs on SQLite and PostgreSQL.
+pub use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_foundation;
+mod m20261122_000002_board;
+mod m20261122_000003_rota;
+mod m20261122_000004_live_rooms;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261122_000001_foundation::Migration),
+            Box::new(m20261122_000002_board::Migration),
+            Box::new(m20261122_000003_rota::Migration),
+            Box::new(m20261122_000004_live_rooms::Migration),
+        ]
+    }
+}

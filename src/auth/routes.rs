@@ -1,0 +1,165 @@
+//! HTTP routes of auth: thin handlers, one domain call each.
+use actix_web::http::Method;
+use actix_web::{web, HttpRequest, HttpResponse};
+use entity::users;
+use sea_orm::EntityTrait;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::invitations::{self, CreatedInvitation, NewInvitation};
+use super::roles::ADMIN;
+use super::tokens::{self, LoginResponse, UserView};
+use super::{login, Access, Caller};
+use crate::api::Routes;
+use crate::error::{AppError, AppResult, ErrorBody};
+use crate::extract::ApiJson;
+use crate::state::AppState;
+
+pub fn register(r: &mut Routes) {
+    r.add(
+        Method::POST,
+        "/auth/wechat-login",
+        Access::Public,
+        wechat_login,
+    );
+    r.add(Method::POST, "/auth/refresh", Access::Public, refresh);
+    r.add(Method::POST, "/auth/logout", Access::Authenticated, logout);
+    r.add(
+        Method::POST,
+        "/auth/invitations/redeem",
+        Access::Authenticated,
+        redeem_invitation,
+    );
+    r.add(Method::POST, "/invitations", ADMIN, create_invitation);
+    r.add(Method::GET, "/me", Access::Authenticated, me);
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct WechatLoginRequest {
+    /// The code from `wx.login()`.
+    pub code: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct RedeemRequest {
+    pub code: String,
+}
+
+/// The client address used for rate limits: the peer, or the first `X-Forwarded-For` hop when
+/// the deployment says a trusted load balancer sets it.
+fn client_addr(req: &HttpRequest, state: &AppState) -> String {
+    if state.settings.http.trust_forwarded_for {
+        if let Some(ip) = req.connection_info().realip_remote_addr() {
+            return ip.to_string();
+        }
+    }
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Exchange a `wx.login` code for tokens. Retrying the same code within its five-minute life
+/// returns the same user instead of WeChat's "code been used".
+#[utoipa::path(post, path = "/api/v1/auth/wechat-login", tag = "auth",
+    request_body = WechatLoginRequest,
+    responses(
+        (status = 200, body = LoginResponse),
+        (status = 401, description = "`wechat_code_invalid`: call wx.login again", body = ErrorBody),
+        (status = 403, description = "`wechat_user_blocked`", body = ErrorBody),
+        (status = 422, body = ErrorBody),
+        (status = 429, description = "`rate_limited` or `wechat_rate_limited`, with Retry-After", body = ErrorBody),
+        (status = 503, description = "`wechat_unavailable`, with Retry-After", body = ErrorBody)))]
+pub async fn wechat_login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: ApiJson<WechatLoginRequest>,
+) -> AppResult<web::Json<LoginResponse>> {
+    let addr = client_addr(&req, &state);
+    Ok(web::Json(
+        login::wechat_login(&state, &body.0.code, &addr).await?,
+    ))
+}
+
+/// Spend a refresh token for a new pair. A token used twice revokes its whole login.
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth",
+    request_body = RefreshRequest,
+    responses((status = 200, body = LoginResponse),
+        (status = 401, description = "`invalid_refresh_token` or `refresh_token_reused`", body = ErrorBody)),
+    security(()))]
+pub async fn refresh(
+    state: web::Data<AppState>,
+    body: ApiJson<RefreshRequest>,
+) -> AppResult<web::Json<LoginResponse>> {
+    Ok(web::Json(
+        tokens::refresh(&state, &body.0.refresh_token).await?,
+    ))
+}
+
+/// Revoke the login that the given refresh token belongs to.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
+    request_body = RefreshRequest,
+    responses((status = 204), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn logout(
+    caller: Caller,
+    state: web::Data<AppState>,
+    body: ApiJson<RefreshRequest>,
+) -> AppResult<HttpResponse> {
+    tokens::logout(&state, caller.user_id, &body.0.refresh_token).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Redeem a staff invitation: the caller takes its role (and department), and gets new tokens.
+#[utoipa::path(post, path = "/api/v1/auth/invitations/redeem", tag = "auth",
+    request_body = RedeemRequest,
+    responses((status = 200, body = LoginResponse),
+        (status = 400, description = "`invitation_invalid`: unknown, expired or used", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn redeem_invitation(
+    caller: Caller,
+    state: web::Data<AppState>,
+    body: ApiJson<RedeemRequest>,
+) -> AppResult<web::Json<LoginResponse>> {
+    Ok(web::Json(
+        invitations::redeem(&state, caller.user_id, &body.0.code).await?,
+    ))
+}
+
+/// Create a single-use staff invitation (admin).
+#[utoipa::path(post, path = "/api/v1/invitations", tag = "auth",
+    request_body = NewInvitation,
+    responses((status = 201, body = CreatedInvitation), (status = 403, body = ErrorBody),
+        (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn create_invitation(
+    caller: Caller,
+    state: web::Data<AppState>,
+    body: ApiJson<NewInvitation>,
+) -> AppResult<HttpResponse> {
+    let created = invitations::create(
+        &state.db,
+        &body.0,
+        Some(caller.user_id),
+        state.clock.now(),
+        state.settings.auth.invitation_ttl_hours,
+    )
+    .await?;
+    Ok(HttpResponse::Created().json(created))
+}
+
+/// The caller's own profile.
+#[utoipa::path(get, path = "/api/v1/me", tag = "auth",
+    responses((status = 200, body = UserView), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn me(caller: Caller, state: web::Data<AppState>) -> AppResult<web::Json<UserView>> {
+    let user = users::Entity::find_by_id(caller.user_id)
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::InvalidToken)?;
+    Ok(web::Json(tokens::view(&user)?))
+}

@@ -1,0 +1,565 @@
+//! Typed settings: defaults in code, overridden by an optional TOML file (`MINXIN_CONFIG`) and
+//! then by environment variables. Secrets are wrapped in [`Secret`], whose `Debug` redacts them.
+use std::path::{Path, PathBuf};
+
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+
+/// A value that must never reach a log line.
+#[derive(Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0.is_empty() {
+            f.write_str("\"\"")
+        } else {
+            f.write_str("\"[redacted]\"")
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Address to listen on, `127.0.0.1:8080` by default.
+    pub bind: String,
+    /// Where `./data` lives for the embedded SQLite database and generated secrets.
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; empty means `sqlite://<data_dir>/minxin.db`.
+    pub database_url: Secret,
+    /// `redis://…`; empty means the in-process broker (single instance only).
+    pub redis_url: Secret,
+    /// Prefix for every Redis key, so several deployments (or tests) can share one Redis.
+    pub redis_prefix: String,
+    pub auth: AuthSettings,
+    pub wechat: WechatSettings,
+    pub http: HttpSettings,
+    pub board: BoardSettings,
+    pub live: LiveSettings,
+    pub rota: RotaSettings,
+    pub demo: bool,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default)]
+pub struct LiveSettings {
+    /// STUN/TURN URLs handed to browser clients (`turn:host:3478`, `stun:host:3478`).
+    pub ice_urls: Vec<String>,
+    /// coturn `static-auth-secret` for time-limited TURN credentials; empty: no credentials.
+    pub turn_secret: Secret,
+    /// Tencent TRTC SDKAppID for mini-program clients; 0 disables TRTC.
+    pub trtc_sdk_app_id: u64,
+    pub trtc_key: Secret,
+    pub confirm_secs: i64,
+    pub turn_secs: i64,
+    pub defer_places: usize,
+    pub max_queue: usize,
+    pub grace_waiting_secs: i64,
+    pub grace_stage_secs: i64,
+    pub max_frame_bytes: usize,
+    pub messages_per_second: u32,
+    pub ping_interval_secs: u64,
+    pub idle_timeout_secs: u64,
+    /// Messages that may wait for one slow client before it is disconnected.
+    pub send_buffer: usize,
+    /// Milliseconds between two runs of a room's timers.
+    pub tick_ms: u64,
+}
+
+impl Default for LiveSettings {
+    fn default() -> Self {
+        Self {
+            ice_urls: Vec::new(),
+            turn_secret: Secret::default(),
+            trtc_sdk_app_id: 0,
+            trtc_key: Secret::default(),
+            confirm_secs: 30,
+            turn_secs: 600,
+            defer_places: 3,
+            max_queue: 20_000,
+            grace_waiting_secs: 180,
+            grace_stage_secs: 20,
+            max_frame_bytes: 16 * 1024,
+            messages_per_second: 20,
+            ping_interval_secs: 15,
+            idle_timeout_secs: 45,
+            send_buffer: 256,
+            tick_ms: 500,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default)]
+pub struct BoardSettings {
+    /// Days a resident has to rate a published reply before it closes as "not rated".
+    pub rating_days: i64,
+    /// Working days an appeal may stay overdue before it escalates.
+    pub escalate_after_working_days: i64,
+    /// How often the supervision round runs (seconds); 0 disables the background loop.
+    pub supervision_interval_secs: u64,
+}
+
+impl Default for BoardSettings {
+    fn default() -> Self {
+        Self {
+            rating_days: 7,
+            escalate_after_working_days: 2,
+            supervision_interval_secs: 60,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default)]
+pub struct RotaSettings {
+    /// Weekdays of the leaders' sessions when a rota is generated, e.g. `["tue", "thu"]`.
+    pub weekdays: Vec<String>,
+    /// Local (Asia/Shanghai) start and end of a session, `HH:MM`.
+    pub start: String,
+    pub end: String,
+    /// A session may be started from this many minutes before its start time…
+    pub start_early_mins: i64,
+    /// …until this many minutes after it; a session not started by then is missed.
+    pub start_late_mins: i64,
+    /// How often sessions never started are marked missed (seconds); 0 disables the loop.
+    pub lifecycle_interval_secs: u64,
+    /// Domain part of the iCalendar UIDs; keep it fixed once calendars subscribe.
+    pub ical_domain: String,
+}
+
+impl Default for RotaSettings {
+    fn default() -> Self {
+        Self {
+            weekdays: vec!["tue".into(), "thu".into()],
+            start: "19:30".into(),
+            end: "21:00".into(),
+            start_early_mins: 30,
+            start_late_mins: 30,
+            lifecycle_interval_secs: 60,
+            ical_domain: "minxin.local".into(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default)]
+pub struct AuthSettings {
+    /// HMAC key for access tokens; shared by every instance.
+    pub jwt_secret: Secret,
+    /// Base64 of 32 bytes: the AES-256-GCM key for WeChat session keys at rest.
+    pub data_key: Secret,
+    pub access_ttl_secs: i64,
+    pub refresh_ttl_days: i64,
+    /// Login attempts allowed per client address per minute.
+    pub login_per_minute: u64,
+    pub invitation_ttl_hours: i64,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default)]
+pub struct WechatSettings {
+    pub app_id: String,
+    pub app_secret: Secret,
+    /// `https://api.weixin.qq.com` in production; a fake server in demo mode and tests.
+    pub base_url: String,
+    pub timeout_ms: u64,
+    /// How long the result of one login code is remembered (WeChat codes live five minutes).
+    pub code_cache_secs: u64,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default)]
+pub struct HttpSettings {
+    pub max_body_bytes: usize,
+    /// Trust `X-Forwarded-For` for the client address (only behind a load balancer you run).
+    pub trust_forwarded_for: bool,
+    pub workers: usize,
+    pub shutdown_timeout_secs: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("./data"),
+            database_url: Secret::default(),
+            redis_url: Secret::default(),
+            redis_prefix: "minxin:".into(),
+            auth: AuthSettings::default(),
+            wechat: WechatSettings::default(),
+            http: HttpSettings::default(),
+            board: BoardSettings::default(),
+            live: LiveSettings::default(),
+            rota: RotaSettings::default(),
+            demo: false,
+        }
+    }
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            jwt_secret: Secret::default(),
+            data_key: Secret::default(),
+            access_ttl_secs: 15 * 60,
+            refresh_ttl_days: 30,
+            login_per_minute: 30,
+            invitation_ttl_hours: 72,
+        }
+    }
+}
+
+impl Default for WechatSettings {
+    fn default() -> Self {
+        Self {
+            app_id: String::new(),
+            app_secret: Secret::default(),
+            base_url: "https://api.weixin.qq.com".into(),
+            timeout_ms: 5000,
+            code_cache_secs: 300,
+        }
+    }
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 64 * 1024,
+            trust_forwarded_for: false,
+            workers: 2,
+            shutdown_timeout_secs: 20,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid config file {path}: {source}")]
+    Parse {
+        path: PathBuf,
+        source: toml::de::Error,
+    },
+    #[error("environment variable {name} is invalid: {reason}")]
+    Env { name: String, reason: String },
+    #[error("{0}")]
+    Invalid(String),
+    #[error("cannot write generated secrets to {path}: {source}")]
+    Secrets {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Overrides read from the environment: name, and where the value goes.
+fn apply_env(s: &mut Settings, get: &dyn Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+    fn parse<T: std::str::FromStr>(name: &str, v: String) -> Result<T, ConfigError> {
+        v.trim().parse().map_err(|_| ConfigError::Env {
+            name: name.into(),
+            reason: format!("cannot parse {v:?}"),
+        })
+    }
+    if let Some(v) = get("MINXIN_BIND") {
+        s.bind = v;
+    }
+    if let Some(v) = get("MINXIN_DATA_DIR") {
+        s.data_dir = PathBuf::from(v);
+    }
+    if let Some(v) = get("DATABASE_URL").or_else(|| get("MINXIN_DATABASE_URL")) {
+        s.database_url = Secret::new(v);
+    }
+    if let Some(v) = get("REDIS_URL").or_else(|| get("MINXIN_REDIS_URL")) {
+        s.redis_url = Secret::new(v);
+    }
+    if let Some(v) = get("MINXIN_REDIS_PREFIX") {
+        s.redis_prefix = v;
+    }
+    if let Some(v) = get("MINXIN_JWT_SECRET") {
+        s.auth.jwt_secret = Secret::new(v);
+    }
+    if let Some(v) = get("MINXIN_DATA_KEY") {
+        s.auth.data_key = Secret::new(v);
+    }
+    if let Some(v) = get("MINXIN_ACCESS_TTL_SECS") {
+        s.auth.access_ttl_secs = parse("MINXIN_ACCESS_TTL_SECS", v)?;
+    }
+    if let Some(v) = get("MINXIN_LOGIN_PER_MINUTE") {
+        s.auth.login_per_minute = parse("MINXIN_LOGIN_PER_MINUTE", v)?;
+    }
+    if let Some(v) = get("MINXIN_WECHAT_APP_ID") {
+        s.wechat.app_id = v;
+    }
+    if let Some(v) = get("MINXIN_WECHAT_APP_SECRET") {
+        s.wechat.app_secret = Secret::new(v);
+    }
+    if let Some(v) = get("MINXIN_WECHAT_BASE_URL") {
+        s.wechat.base_url = v;
+    }
+    if let Some(v) = get("MINXIN_WECHAT_TIMEOUT_MS") {
+        s.wechat.timeout_ms = parse("MINXIN_WECHAT_TIMEOUT_MS", v)?;
+    }
+    if let Some(v) = get("MINXIN_MAX_BODY_BYTES") {
+        s.http.max_body_bytes = parse("MINXIN_MAX_BODY_BYTES", v)?;
+    }
+    if let Some(v) = get("MINXIN_TRUST_FORWARDED_FOR") {
+        s.http.trust_forwarded_for = parse("MINXIN_TRUST_FORWARDED_FOR", v)?;
+    }
+    if let Some(v) = get("MINXIN_RATING_DAYS") {
+        s.board.rating_days = parse("MINXIN_RATING_DAYS", v)?;
+    }
+    if let Some(v) = get("MINXIN_ESCALATE_AFTER_WORKING_DAYS") {
+        s.board.escalate_after_working_days = parse("MINXIN_ESCALATE_AFTER_WORKING_DAYS", v)?;
+    }
+    if let Some(v) = get("MINXIN_SUPERVISION_INTERVAL_SECS") {
+        s.board.supervision_interval_secs = parse("MINXIN_SUPERVISION_INTERVAL_SECS", v)?;
+    }
+    if let Some(v) = get("MINXIN_ICE_URLS") {
+        s.live.ice_urls = v
+            .split(',')
+            .map(|u| u.trim().to_string())
+            .filter(|u| !u.is_empty())
+            .collect();
+    }
+    if let Some(v) = get("MINXIN_TURN_SECRET") {
+        s.live.turn_secret = Secret::new(v);
+    }
+    if let Some(v) = get("MINXIN_TRTC_SDK_APP_ID") {
+        s.live.trtc_sdk_app_id = parse("MINXIN_TRTC_SDK_APP_ID", v)?;
+    }
+    if let Some(v) = get("MINXIN_TRTC_KEY") {
+        s.live.trtc_key = Secret::new(v);
+    }
+    if let Some(v) = get("MINXIN_LIVE_CONFIRM_SECS") {
+        s.live.confirm_secs = parse("MINXIN_LIVE_CONFIRM_SECS", v)?;
+    }
+    if let Some(v) = get("MINXIN_LIVE_MESSAGES_PER_SECOND") {
+        s.live.messages_per_second = parse("MINXIN_LIVE_MESSAGES_PER_SECOND", v)?;
+    }
+    if let Some(v) = get("MINXIN_LIVE_MAX_QUEUE") {
+        s.live.max_queue = parse("MINXIN_LIVE_MAX_QUEUE", v)?;
+    }
+    if let Some(v) = get("MINXIN_LIVE_TICK_MS") {
+        s.live.tick_ms = parse("MINXIN_LIVE_TICK_MS", v)?;
+    }
+    if let Some(v) = get("MINXIN_TURN_SECS") {
+        s.live.turn_secs = parse("MINXIN_TURN_SECS", v)?;
+    }
+    if let Some(v) = get("MINXIN_ROTA_LIFECYCLE_INTERVAL_SECS") {
+        s.rota.lifecycle_interval_secs = parse("MINXIN_ROTA_LIFECYCLE_INTERVAL_SECS", v)?;
+    }
+    if let Some(v) = get("MINXIN_ROTA_ICAL_DOMAIN") {
+        s.rota.ical_domain = v;
+    }
+    if let Some(v) = get("MINXIN_WORKERS") {
+        s.http.workers = parse("MINXIN_WORKERS", v)?;
+    }
+    Ok(())
+}
+
+impl Settings {
+    /// Defaults, then the TOML file named by `MINXIN_CONFIG` (if any), then the environment.
+    pub fn load() -> Result<Self, ConfigError> {
+        let get = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let mut s = match get("MINXIN_CONFIG") {
+            Some(path) => Self::from_file(Path::new(&path))?,
+            None => Self::default(),
+        };
+        apply_env(&mut s, &get)?;
+        Ok(s)
+    }
+
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.into(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|source| ConfigError::Parse {
+            path: path.into(),
+            source,
+        })
+    }
+
+    pub fn effective_database_url(&self) -> String {
+        if self.database_url.is_empty() {
+            let file = if self.demo { "demo.db" } else { "minxin.db" };
+            format!("sqlite://{}?mode=rwc", self.data_dir.join(file).display())
+        } else {
+            self.database_url.expose().to_string()
+        }
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.effective_database_url().starts_with("sqlite:")
+    }
+
+    /// Fills missing secrets. With SQLite (one instance) they are generated once and kept in
+    /// `<data_dir>/secrets.toml`; with PostgreSQL every instance must share them, so they must
+    /// be configured explicitly.
+    pub fn ensure_secrets(&mut self) -> Result<(), ConfigError> {
+        if !self.auth.jwt_secret.is_empty() && !self.auth.data_key.is_empty() {
+            return self.check_secrets();
+        }
+        if !self.is_sqlite() {
+            return Err(ConfigError::Invalid(
+                "MINXIN_JWT_SECRET and MINXIN_DATA_KEY must be set when DATABASE_URL is not SQLite: \
+                 every instance has to share them"
+                    .into(),
+            ));
+        }
+        let path = self.data_dir.join("secrets.toml");
+        let mut stored: GeneratedSecrets = match std::fs::read_to_string(&path) {
+            Ok(text) => toml::from_str(&text).map_err(|source| ConfigError::Parse {
+                path: path.clone(),
+                source,
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => GeneratedSecrets::default(),
+            Err(source) => return Err(ConfigError::Read { path, source }),
+        };
+        let mut changed = false;
+        if stored.jwt_secret.is_empty() {
+            stored.jwt_secret = Secret::new(random_b64(48));
+            changed = true;
+        }
+        if stored.data_key.is_empty() {
+            stored.data_key = Secret::new(random_b64(32));
+            changed = true;
+        }
+        if changed {
+            write_private(&path, &stored)?;
+        }
+        if self.auth.jwt_secret.is_empty() {
+            self.auth.jwt_secret = stored.jwt_secret;
+        }
+        if self.auth.data_key.is_empty() {
+            self.auth.data_key = stored.data_key;
+        }
+        self.check_secrets()
+    }
+
+    fn check_secrets(&self) -> Result<(), ConfigError> {
+        if self.auth.jwt_secret.expose().len() < 32 {
+            return Err(ConfigError::Invalid(
+                "MINXIN_JWT_SECRET must be at least 32 characters".into(),
+            ));
+        }
+        crate::auth::crypto::decode_key(&self.auth.data_key)
+            .map(|_| ())
+            .map_err(|e| ConfigError::Invalid(format!("MINXIN_DATA_KEY: {e}")))
+    }
+}
+
+#[derive(Default, Deserialize, Serialize)]
+struct GeneratedSecrets {
+    #[serde(default)]
+    jwt_secret: Secret,
+    #[serde(default)]
+    data_key: Secret,
+}
+
+pub fn random_b64(bytes: usize) -> String {
+    use base64::Engine;
+    let mut buf = vec![0u8; bytes];
+    rand::thread_rng().fill_bytes(&mut buf);
+    base64::engine::general_purpose::STANDARD.encode(buf)
+}
+
+fn write_private(path: &Path, secrets: &GeneratedSecrets) -> Result<(), ConfigError> {
+    let err = |source| ConfigError::Secrets {
+        path: path.into(),
+        source,
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(err)?;
+    }
+    let text = toml::to_string(secrets)
+        .map_err(|e| err(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    use std::io::Write;
+    let mut f = opts.open(path).map_err(err)?;
+    f.write_all(text.as_bytes()).map_err(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_redacts_secrets() {
+        let mut s = Settings::default();
+        s.auth.jwt_secret = Secret::new("super-secret-jwt-key");
+        s.wechat.app_secret = Secret::new("wx-app-secret");
+        s.database_url = Secret::new("postgres://u:pw@host/db");
+        let dbg = format!("{s:?}");
+        assert!(!dbg.contains("super-secret-jwt-key"));
+        assert!(!dbg.contains("wx-app-secret"));
+        assert!(!dbg.contains("pw@host"));
+        assert!(dbg.contains("[redacted]"));
+    }
+
+    #[test]
+    fn env_overrides_and_rejects_garbage() {
+        let mut s = Settings::default();
+        let env = |k: &str| match k {
+            "DATABASE_URL" => Some("postgres://x/y".to_string()),
+            "MINXIN_WECHAT_TIMEOUT_MS" => Some("250".to_string()),
+            _ => None,
+        };
+        apply_env(&mut s, &env).unwrap();
+        assert_eq!(s.database_url.expose(), "postgres://x/y");
+        assert_eq!(s.wechat.timeout_ms, 250);
+        let bad = |k: &str| (k == "MINXIN_WORKERS").then(|| "many".to_string());
+        let err = apply_env(&mut Settings::default(), &bad).unwrap_err();
+        assert!(err.to_string().contains("MINXIN_WORKERS"));
+    }
+
+    #[test]
+    fn postgres_requires_explicit_secrets() {
+        let mut s = Settings {
+            database_url: Secret::new("postgres://localhost/x"),
+            ..Settings::default()
+        };
+        assert!(s.ensure_secrets().is_err());
+    }
+
+    #[test]
+    fn sqlite_generates_and_keeps_secrets() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut a = Settings {
+            data_dir: dir.path().into(),
+            ..Settings::default()
+        };
+        a.ensure_secrets().unwrap();
+        let mut b = Settings {
+            data_dir: dir.path().into(),
+            ..Settings::default()
+        };
+        b.ensure_secrets().unwrap();
+        assert_eq!(a.auth.jwt_secret, b.auth.jwt_secret);
+        assert_eq!(a.auth.data_key, b.auth.data_key);
+    }
+}

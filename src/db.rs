@@ -1,0 +1,82 @@
+//! Database connection: SQLite (embedded default) or PostgreSQL, chosen by URL.
+use std::time::Duration;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+
+pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
+    let mut opts = ConnectOptions::new(url.to_string());
+    opts.sqlx_logging(false)
+        .connect_timeout(Duration::from_secs(5))
+        .acquire_timeout(Duration::from_secs(10));
+    if url.starts_with("sqlite:") {
+        if let Some(dir) = sqlite_parent_dir(url) {
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+        }
+        // Per-connection settings, so every pooled connection gets them: foreign keys on,
+        // WAL so readers never block the writer, and a busy timeout instead of SQLITE_BUSY.
+        opts.max_connections(8).map_sqlx_sqlite_opts(|o| {
+            o.foreign_keys(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(5))
+        });
+    } else {
+        opts.max_connections(20).min_connections(1);
+    }
+    Ok(Database::connect(opts).await?)
+}
+
+/// Several instances start at once behind a load balancer; on PostgreSQL they take turns
+/// through an advisory lock held by one pinned connection, so only one applies migrations and
+/// the others find them done. SQLite serves one instance.
+pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
+    if db.get_database_backend() != DbBackend::Postgres {
+        Migrator::up(db, None).await?;
+        return Ok(());
+    }
+    const LOCK: i64 = 0x6d69_6e78_696e; // "minxin"
+    let pinned = db.begin().await?;
+    let lock = |sql: &str| Statement::from_sql_and_values(DbBackend::Postgres, sql, [LOCK.into()]);
+    pinned.execute(lock("SELECT pg_advisory_lock($1)")).await?;
+    let result = Migrator::up(db, None).await;
+    pinned
+        .execute(lock("SELECT pg_advisory_unlock($1)"))
+        .await?;
+    pinned.commit().await?;
+    result?;
+    Ok(())
+}
+
+fn sqlite_parent_dir(url: &str) -> Option<std::path::PathBuf> {
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = path.split('?').next()?;
+    if path.is_empty() || path == ":memory:" {
+        return None;
+    }
+    std::path::Path::new(path).parent().map(|p| p.to_path_buf())
+}
+
+/// Within `txn`, waits for other transactions holding the same `key` to finish (PostgreSQL
+/// transaction-scoped advisory lock). On SQLite the in-process write gate already serializes
+/// writers, so there is nothing to do.
+pub async fn serialize_on(
+    txn: &sea_orm::DatabaseTransaction,
+    key: i64,
+) -> Result<(), sea_orm::DbErr> {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    if txn.get_database_backend() == DbBackend::Postgres {
+        txn.execute(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1)",
+            [key.into()],
+        ))
+        .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,210 @@
+//! One error type for every handler, one JSON shape for every error:
+//! `{"error":{"code":"…","message":"…","field":"…"?}}`. Codes are stable snake_case strings
+//! that clients may switch on; messages are for people. Infrastructure errors are logged with
+//! their chain and shown to clients only as `internal_error`.
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String },
+    #[error("{field}: {message}")]
+    Validation { field: String, message: String },
+    #[error("authentication required")]
+    Unauthenticated,
+    #[error("access token is invalid or expired")]
+    InvalidToken,
+    #[error("{message}")]
+    Unauthorized { code: &'static str, message: String },
+    #[error("your role may not do this")]
+    Forbidden,
+    #[error("{message}")]
+    ForbiddenWith { code: &'static str, message: String },
+    #[error("not found")]
+    NotFound,
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    /// A conflict with the record's current state, which the client needs to recover.
+    #[error("{message}")]
+    StateConflict {
+        code: &'static str,
+        message: String,
+        state: String,
+        version: Option<i32>,
+    },
+    #[error("request body is too large (limit {limit} bytes)")]
+    PayloadTooLarge { limit: usize },
+    #[error("content type must be application/json")]
+    UnsupportedMediaType,
+    #[error("{message}")]
+    TooManyRequests {
+        code: &'static str,
+        message: String,
+        retry_after_secs: u64,
+    },
+    #[error("{message}")]
+    Unavailable {
+        code: &'static str,
+        message: String,
+        retry_after_secs: u64,
+    },
+    #[error("{message}")]
+    BadGateway { code: &'static str, message: String },
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable machine code, e.g. `validation_failed`.
+    pub code: String,
+    /// Human-readable explanation.
+    pub message: String,
+    /// The request field at fault, for `validation_failed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// For conflicts: the record's current state.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// For conflicts: the record's current version.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<i32>,
+}
+
+impl AppError {
+    pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Validation {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Conflict {
+            code,
+            message: message.into(),
+        }
+    }
+    pub fn internal(e: impl Into<anyhow::Error>) -> Self {
+        Self::Internal(e.into())
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::BadRequest { code, .. } => code,
+            Self::Validation { .. } => "validation_failed",
+            Self::Unauthenticated => "unauthenticated",
+            Self::InvalidToken => "invalid_token",
+            Self::Unauthorized { code, .. } => code,
+            Self::Forbidden => "forbidden",
+            Self::ForbiddenWith { code, .. } => code,
+            Self::NotFound => "not_found",
+            Self::Conflict { code, .. } => code,
+            Self::StateConflict { code, .. } => code,
+            Self::PayloadTooLarge { .. } => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::TooManyRequests { code, .. } => code,
+            Self::Unavailable { code, .. } => code,
+            Self::BadGateway { code, .. } => code,
+            Self::Internal(_) => "internal_error",
+        }
+    }
+
+    fn body(&self) -> ErrorBody {
+        let field = match self {
+            Self::Validation { field, .. } => Some(field.clone()),
+            _ => None,
+        };
+        let message = match self {
+            Self::Validation { message, .. } => message.clone(),
+            other => other.to_string(),
+        };
+        let (state, version) = match self {
+            Self::StateConflict { state, version, .. } => (Some(state.clone()), *version),
+            _ => (None, None),
+        };
+        ErrorBody {
+            error: ErrorDetail {
+                code: self.code().to_string(),
+                message,
+                field,
+                state,
+                version,
+            },
+        }
+    }
+}
+
+impl From<sea_orm::DbErr> for AppError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+impl From<sea_orm::TransactionError<AppError>> for AppError {
+    fn from(e: sea_orm::TransactionError<AppError>) -> Self {
+        match e {
+            sea_orm::TransactionError::Connection(db) => db.into(),
+            sea_orm::TransactionError::Transaction(app) => app,
+        }
+    }
+}
+
+impl From<crate::broker::BrokerError> for AppError {
+    fn from(e: crate::broker::BrokerError) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            Self::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unauthenticated | Self::InvalidToken | Self::Unauthorized { .. } => {
+                StatusCode::UNAUTHORIZED
+            }
+            Self::Forbidden | Self::ForbiddenWith { .. } => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Conflict { .. } | Self::StateConflict { .. } => StatusCode::CONFLICT,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::BadGateway { .. } => StatusCode::BAD_GATEWAY,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let Self::Internal(e) = self {
+            // `{:#}` prints the whole cause chain; the client sees none of it.
+            tracing::error!(error = %format!("{e:#}"), "internal error");
+        }
+        let mut res = HttpResponse::build(self.status_code());
+        match self {
+            Self::TooManyRequests {
+                retry_after_secs, ..
+            }
+            | Self::Unavailable {
+                retry_after_secs, ..
+            } => {
+                res.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+            }
+            Self::Unauthenticated | Self::InvalidToken => {
+                res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            _ => {}
+        }
+        res.json(self.body())
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;

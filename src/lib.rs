@@ -1,0 +1,22 @@
+//! minxin: the backend of a county's online mass-work platform.
+pub mod api;
+pub mod auth;
+pub mod board;
+pub mod broker;
+pub mod calendar;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod extract;
+pub mod jobs;
+pub mod live;
+pub mod openapi;
+pub mod ops;
+pub mod org;
+pub mod rota;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+pub mod wechat;

@@ -1,0 +1,135 @@
+//! Builds the application from settings: database, migrations, broker, WeChat client, routes.
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpServer};
+use tracing_actix_web::TracingLogger;
+
+use crate::auth::crypto::DataCipher;
+use crate::auth::jwt::JwtKeys;
+use crate::clock::SharedClock;
+use crate::config::{Secret, Settings};
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::telemetry::{observe, Metrics, RootSpan};
+use crate::wechat::client::WechatClient;
+use crate::wechat::fake::FakeWechat;
+use crate::{api, broker, db, demo};
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    pub state: AppState,
+    /// Kept alive for demo mode.
+    _fake_wechat: Option<FakeWechat>,
+}
+
+impl Application {
+    pub async fn build(mut settings: Settings, clock: SharedClock) -> anyhow::Result<Self> {
+        settings.ensure_secrets()?;
+        let fake_wechat = if settings.demo {
+            let secret = crate::auth::crypto::random_token(16);
+            let fake = FakeWechat::start("wxdemo0000000000", &secret).await?;
+            settings.wechat.base_url = fake.base_url.clone();
+            settings.wechat.app_id = fake.app_id.clone();
+            settings.wechat.app_secret = Secret::new(secret);
+            Some(fake)
+        } else {
+            None
+        };
+        if settings.wechat.app_id.is_empty() {
+            tracing::warn!("MINXIN_WECHAT_APP_ID is not set: WeChat login will answer 503");
+        }
+        crate::rota::default_config(&settings.rota)
+            .map_err(|e| anyhow::anyhow!("invalid rota settings: {e}"))?;
+        let url = settings.effective_database_url();
+        let db = db::connect(&url).await?;
+        db::migrate(&db).await?;
+        if settings.demo {
+            demo::seed(&db, &clock).await?;
+        }
+        let broker = broker::connect(settings.redis_url.expose(), &settings.redis_prefix).await?;
+        let listener = TcpListener::bind(&settings.bind)
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind))?;
+        let port = listener.local_addr()?.port();
+        let state = AppState {
+            jwt: Arc::new(JwtKeys::new(&settings.auth.jwt_secret)),
+            cipher: DataCipher::new(&settings.auth.data_key)?,
+            wechat: WechatClient::new(&settings.wechat)?,
+            metrics: Arc::new(Metrics::new()?),
+            instance_id: uuid::Uuid::new_v4().to_string().into(),
+            live: Arc::new(crate::live::hub::Hub::default()),
+            sessions: Arc::new(crate::live::directory::RotaDirectory),
+            write_gate: settings
+                .is_sqlite()
+                .then(|| Arc::new(tokio::sync::Mutex::new(()))),
+            settings: Arc::new(settings),
+            db,
+            broker,
+            clock,
+        };
+        tracing::info!(
+            port,
+            database = if state.settings.is_sqlite() {
+                "sqlite"
+            } else {
+                "postgres"
+            },
+            broker = state.broker.kind(),
+            demo = state.settings.demo,
+            "minxin listening"
+        );
+        if state.settings.board.supervision_interval_secs > 0 {
+            crate::board::supervision::spawn(state.clone());
+        }
+        if state.settings.rota.lifecycle_interval_secs > 0 {
+            crate::rota::lifecycle::spawn(state.clone());
+        }
+        let server = run(listener, state.clone())?;
+        Ok(Self {
+            port,
+            server,
+            state,
+            _fake_wechat: fake_wechat,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
+    let settings = state.settings.clone();
+    let data = web::Data::new(state);
+    let max_body = settings.http.max_body_bytes;
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .app_data(web::PayloadConfig::new(max_body))
+            .app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
+            .app_data(
+                web::QueryConfig::default()
+                    .error_handler(|e, _| AppError::validation("query", e.to_string()).into()),
+            )
+            .wrap(from_fn(observe))
+            .wrap(TracingLogger::<RootSpan>::new())
+            .configure(|cfg| api::routes().configure(cfg))
+            .default_service(web::to(not_found))
+    })
+    .workers(settings.http.workers.max(1))
+    .shutdown_timeout(settings.http.shutdown_timeout_secs)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}
+
+async fn not_found() -> Result<actix_web::HttpResponse, AppError> {
+    Err(AppError::NotFound)
+}

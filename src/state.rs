@@ -1,0 +1,44 @@
+//! What every handler can reach.
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+use crate::auth::crypto::DataCipher;
+use crate::auth::jwt::JwtKeys;
+use crate::broker::SharedBroker;
+use crate::clock::SharedClock;
+use crate::config::Settings;
+use crate::telemetry::Metrics;
+use crate::wechat::client::WechatClient;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub broker: SharedBroker,
+    pub clock: SharedClock,
+    pub settings: Arc<Settings>,
+    pub jwt: Arc<JwtKeys>,
+    pub cipher: DataCipher,
+    pub wechat: WechatClient,
+    pub metrics: Arc<Metrics>,
+    /// Identifies this process in leases and logs.
+    pub instance_id: Arc<str>,
+    /// SQLite allows one writer, and a transaction that reads before it writes fails with
+    /// SQLITE_BUSY (not a wait) when another writer got in between. Such transactions take this
+    /// gate on SQLite; PostgreSQL needs none (`None`).
+    pub write_gate: Option<Arc<tokio::sync::Mutex<()>>>,
+    /// This instance's live-room sockets.
+    pub live: Arc<crate::live::hub::Hub>,
+    /// Sessions as the duty rota knows them.
+    pub sessions: Arc<dyn crate::live::directory::SessionDirectory>,
+}
+
+impl AppState {
+    /// Hold the returned guard for the whole read-then-write transaction.
+    pub async fn write_guard(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match &self.write_gate {
+            Some(gate) => Some(gate.lock().await),
+            None => None,
+        }
+    }
+}

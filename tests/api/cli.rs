@@ -1,0 +1,140 @@
+//! The `minxin` binary as an operator runs it.
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::json;
+
+const BIN: &str = env!("CARGO_BIN_EXE_minxin");
+
+fn base_command(data_dir: &std::path::Path) -> Command {
+    let mut c = Command::new(BIN);
+    c.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("MINXIN_DATA_DIR", data_dir)
+        .env("RUST_LOG", "debug");
+    c
+}
+
+#[test]
+fn demo_mode_refuses_a_public_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = base_command(dir.path())
+        .args(["serve", "--demo", "--bind", "0.0.0.0:0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--force-demo"), "{err}");
+    assert!(err.contains("loopback"), "{err}");
+}
+
+#[test]
+fn invite_prints_a_code_for_the_first_admin() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = base_command(dir.path())
+        .args(["invite", "--role", "admin"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let code = String::from_utf8(out.stdout).unwrap();
+    assert!(code.trim().len() >= 16, "{code:?}");
+    let bad = base_command(dir.path())
+        .args(["invite", "--role", "emperor"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("handler, leader, office, admin"));
+}
+
+/// Start the real binary in demo mode, log in through the embedded fake WeChat, use the token,
+/// then stop it with SIGTERM: it shuts down cleanly, and no token reached the logs.
+#[tokio::test]
+async fn demo_server_serves_logs_without_secrets_and_stops_gracefully() {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let mut child = base_command(dir.path())
+        .args(["serve", "--demo", "--bind", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let out_lines = std::thread::spawn(move || {
+        BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .collect::<Vec<_>>()
+    });
+    let err_lines = std::thread::spawn(move || {
+        BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+            .collect::<Vec<_>>()
+    });
+    let http = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut up = false;
+    for _ in 0..200 {
+        if http.get(format!("{base}/healthz")).send().await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(up, "server did not come up");
+    let login: serde_json::Value = http
+        .post(format!("{base}/api/v1/auth/wechat-login"))
+        .json(&json!({ "code": "admin-1" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(login["user"]["role"], "admin", "{login}");
+    let access = login["access_token"].as_str().unwrap().to_string();
+    let refresh = login["refresh_token"].as_str().unwrap().to_string();
+    let me = http
+        .get(format!("{base}/api/v1/me"))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
+
+    let _ = http
+        .get(format!("{base}/api/v1/live/ws?ticket=secret-ticket-value"))
+        .send()
+        .await
+        .unwrap();
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    let logs = [out_lines.join().unwrap(), err_lines.join().unwrap()]
+        .concat()
+        .join("\n");
+    assert!(exit.success(), "exit {exit:?}\n{logs}");
+    assert!(logs.contains("shut down cleanly"), "{logs}");
+    assert!(
+        logs.contains("request_id"),
+        "request ids in the log lines: {logs}"
+    );
+    assert!(!logs.contains(&access), "access token leaked into logs");
+    assert!(!logs.contains(&refresh), "refresh token leaked into logs");
+    assert!(
+        !logs.contains("secret-ticket-value"),
+        "WebSocket tickets stay out of the logs"
+    );
+    assert!(!logs.contains("session_key\":"), "{logs}");
+}
