@@ -52,6 +52,10 @@ pub struct Settings {
     pub live: LiveSettings,
     pub rota: RotaSettings,
     pub demo: bool,
+    /// Shifts the server's clock by this many seconds (0 in production). For rehearsing a
+    /// live evening at another hour and for tests that run real processes; every instance of
+    /// one deployment must use the same value.
+    pub clock_offset_secs: i64,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -207,6 +211,7 @@ impl Default for Settings {
             live: LiveSettings::default(),
             rota: RotaSettings::default(),
             demo: false,
+            clock_offset_secs: 0,
         }
     }
 }
@@ -328,6 +333,9 @@ fn apply_env(s: &mut Settings, get: &dyn Fn(&str) -> Option<String>) -> Result<(
     }
     if let Some(v) = get("MINXIN_ESCALATE_AFTER_WORKING_DAYS") {
         s.board.escalate_after_working_days = parse("MINXIN_ESCALATE_AFTER_WORKING_DAYS", v)?;
+    }
+    if let Some(v) = get("MINXIN_CLOCK_OFFSET_SECS") {
+        s.clock_offset_secs = parse("MINXIN_CLOCK_OFFSET_SECS", v)?;
     }
     if let Some(v) = get("MINXIN_SUPERVISION_INTERVAL_SECS") {
         s.board.supervision_interval_secs = parse("MINXIN_SUPERVISION_INTERVAL_SECS", v)?;

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 use minxin::auth::invitations::{self, NewInvitation};
 use minxin::auth::Role;
-use minxin::clock::{Clock, SystemClock};
+use minxin::clock::SystemClock;
 use minxin::config::Settings;
 use minxin::startup::Application;
 
@@ -82,7 +82,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if settings.demo {
                 minxin::demo::check_bind(&settings.bind, force_demo).map_err(anyhow::Error::msg)?;
             }
-            let app = Application::build(settings, Arc::new(SystemClock)).await?;
+            let clock = clock_of(&settings);
+            if settings.clock_offset_secs != 0 {
+                tracing::warn!(
+                    offset_secs = settings.clock_offset_secs,
+                    "MINXIN_CLOCK_OFFSET_SECS is set: this server's clock is shifted"
+                );
+            }
+            let app = Application::build(settings, clock).await?;
             app.run_until_stopped().await?;
             tracing::info!("shut down cleanly");
         }
@@ -107,7 +114,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 &db,
                 &req,
                 None,
-                SystemClock.now(),
+                clock_of(&settings).now(),
                 settings.auth.invitation_ttl_hours,
             )
             .await
@@ -120,4 +127,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The system clock, shifted when `MINXIN_CLOCK_OFFSET_SECS` asks for it (rehearsals, tests).
+fn clock_of(settings: &Settings) -> minxin::clock::SharedClock {
+    if settings.clock_offset_secs == 0 {
+        return Arc::new(SystemClock);
+    }
+    let c = minxin::clock::OffsetClock::default();
+    c.advance(chrono::Duration::seconds(settings.clock_offset_secs));
+    Arc::new(c)
 }

@@ -174,12 +174,15 @@ async fn residents_resume_on_the_surviving_instance_with_their_places() {
     let wechat = minxin::wechat::fake::FakeWechat::start(APP_ID, APP_SECRET)
         .await
         .unwrap();
-    let env = env_of(
+    let mut env = env_of(
         &db_url,
         &redis,
         &format!("t:{}:", uuid::Uuid::new_v4().simple()),
         &wechat.base_url,
     );
+    let evening = chrono::DateTime::parse_from_rfc3339("2026-12-01T19:35:00+08:00").unwrap();
+    let offset = (evening.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_seconds();
+    env.push(("MINXIN_CLOCK_OFFSET_SECS".into(), offset.to_string()));
 
     // Both instances start at once on an empty database: one migrates, the other waits.
     let (a, b) = tokio::join!(start(&env), start(&env));
@@ -219,13 +222,12 @@ async fn residents_resume_on_the_surviving_instance_with_their_places() {
     )
     .await;
     assert_eq!(s, 200, "{b_}");
-    // A session starting now (Shanghai time), so the leader may start it.
-    let now = chrono::Utc::now().with_timezone(&chrono_tz::Asia::Shanghai);
-    let day = now.format("%Y-%m-%d").to_string();
-    let weekday = now.weekday().to_string().to_lowercase();
-    let start_min = (now.hour() * 60 + now.minute()).min(23 * 60 + 57);
-    let end_min = (start_min + 60).min(23 * 60 + 59);
+    // The instances' clocks read Tuesday 2026-12-01 19:35 in Shanghai (see `env`), inside
+    // the evening's window whatever the hour CI runs at.
+    let day = "2026-12-01";
+    let weekday = "tuesday";
     let hm = |m: u32| format!("{:02}:{:02}", m / 60, m % 60);
+    let (start_min, end_min) = (19 * 60 + 30, 21 * 60);
     let (s, rota) = call(&http, "POST", format!("{}/api/v1/rotas", a.base), Some(&admin), json!({
         "range_start": day, "range_end": day, "weekdays": [weekday], "start": hm(start_min), "end": hm(end_min)
     })).await;
