@@ -4,7 +4,6 @@
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use chrono::{Datelike, Timelike};
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::{json, Value};
 
