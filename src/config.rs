@@ -535,11 +535,16 @@ mod tests {
         let env = |k: &str| match k {
             "DATABASE_URL" => Some("postgres://x/y".to_string()),
             "MINXIN_WECHAT_TIMEOUT_MS" => Some("250".to_string()),
+            "MINXIN_CLOCK_OFFSET_SECS" => Some("-3600".to_string()),
             _ => None,
         };
         apply_env(&mut s, &env).unwrap();
         assert_eq!(s.database_url.expose(), "postgres://x/y");
         assert_eq!(s.wechat.timeout_ms, 250);
+        assert_eq!(s.clock_offset_secs, -3600);
+        let bad = |k: &str| (k == "MINXIN_CLOCK_OFFSET_SECS").then(|| "1h".to_string());
+        let err = apply_env(&mut Settings::default(), &bad).unwrap_err();
+        assert!(err.to_string().contains("MINXIN_CLOCK_OFFSET_SECS"));
         let bad = |k: &str| (k == "MINXIN_WORKERS").then(|| "many".to_string());
         let err = apply_env(&mut Settings::default(), &bad).unwrap_err();
         assert!(err.to_string().contains("MINXIN_WORKERS"));
