@@ -163,6 +163,22 @@ impl From<crate::broker::BrokerError> for AppError {
     }
 }
 
+impl AppError {
+    /// One line per error answer: a client's mistake is routine (INFO, its code only: messages
+    /// may quote what the client sent); a server fault is ERROR with its whole cause chain.
+    fn log(&self) {
+        let status = self.status_code();
+        match self {
+            // `{:#}` prints the whole cause chain; the client sees none of it.
+            Self::Internal(e) => tracing::error!(error = %format!("{e:#}"), "internal error"),
+            _ if status.is_server_error() => {
+                tracing::error!(status = status.as_u16(), code = self.code(), error = %self, "server error")
+            }
+            _ => tracing::info!(status = status.as_u16(), code = self.code(), "client error"),
+        }
+    }
+}
+
 impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
@@ -184,10 +200,7 @@ impl ResponseError for AppError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        if let Self::Internal(e) = self {
-            // `{:#}` prints the whole cause chain; the client sees none of it.
-            tracing::error!(error = %format!("{e:#}"), "internal error");
-        }
+        self.log();
         let mut res = HttpResponse::build(self.status_code());
         match self {
             Self::TooManyRequests {

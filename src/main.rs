@@ -35,8 +35,11 @@ enum Command {
     },
     /// Apply database migrations and exit.
     Migrate,
-    /// Print a single-use staff invitation code.
+    /// Print a single-use staff invitation code (only the code on stdout).
     Invite {
+        /// Write it into the demo database (`data/demo.db`) that `serve --demo` uses.
+        #[arg(long)]
+        demo: bool,
         #[arg(long, value_parser = parse_role)]
         role: Role,
         #[arg(long)]
@@ -99,10 +102,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("migrations applied");
         }
         Command::Invite {
+            demo,
             role,
             department_id,
             ttl_hours,
         } => {
+            settings.demo |= demo;
             let db = minxin::db::connect(&settings.effective_database_url()).await?;
             minxin::db::migrate(&db).await?;
             let req = NewInvitation {

@@ -18,10 +18,16 @@ use crate::error::AppError;
 use crate::state::AppState;
 
 /// `MINXIN_LOG_FORMAT=json` for machines, anything else for people. `RUST_LOG` filters.
+/// Logs go to stderr, so stdout carries only a command's output (`invite` prints its code
+/// there for scripts); colours only when stderr is a terminal, never into files and pipes.
 pub fn init() {
+    use std::io::IsTerminal;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let json = std::env::var("MINXIN_LOG_FORMAT").is_ok_and(|v| v == "json");
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
     // try_init: tests start many apps in one process; only the first installs the subscriber.
     let _ = if json {
         builder

@@ -719,11 +719,13 @@ pub async fn perform(
     let mut detail = serde_json::Map::new();
     let mut reindex: Option<String> = None;
     let urgency = a.urgency.as_deref().and_then(Urgency::parse);
-    let deadline_from_now = |u: Option<Urgency>| -> AppResult<DateTime<Utc>> {
+    // The clock starts on the day work may start: acceptance for an assignment (being
+    // returned and reassigned does not restart it), the reopening for a reopened appeal.
+    let deadline_from = |start: DateTime<Utc>, u: Option<Urgency>| -> AppResult<DateTime<Utc>> {
         let u = u.ok_or_else(|| {
             AppError::conflict("no_urgency", "accept the appeal with an urgency first")
         })?;
-        Ok(calendar.deadline_for(now, u.working_days()))
+        Ok(calendar.deadline_for(start, u.working_days()))
     };
     match &action {
         Action::Submit | Action::Hold => {}
@@ -781,7 +783,7 @@ pub async fn perform(
         } => {
             let assisting =
                 check_departments(&txn, *lead_department_id, assisting_department_ids).await?;
-            let deadline = deadline_from_now(urgency)?;
+            let deadline = deadline_from(a.accepted_at.unwrap_or(now), urgency)?;
             am.lead_department_id = Set(Some(*lead_department_id));
             am.assisting_department_ids = Set(assisting);
             am.assigned_at = Set(Some(now));
@@ -930,7 +932,7 @@ pub async fn perform(
             reason = comment;
         }
         Action::Reopen => {
-            let deadline = deadline_from_now(urgency)?;
+            let deadline = deadline_from(now, urgency)?;
             am.reopen_count = Set(a.reopen_count + 1);
             am.deadline_at = Set(Some(deadline));
             am.assigned_at = Set(Some(now));
@@ -1002,6 +1004,9 @@ pub async fn perform(
         },
         ..actor
     };
+    if let Some(level) = super::supervision::notice_level(&action) {
+        super::supervision::notice(&txn, &a, level, now).await?;
+    }
     let detail = (!detail.is_empty()).then_some(serde_json::Value::Object(detail));
     record(
         &txn,

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use entity::{appeals, supervision_notices};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
 use serde::Serialize;
 
 use super::service::{perform, ActionExtras, Actor};
@@ -16,7 +18,10 @@ use crate::calendar::{store as calendar_store, workdays::TIMEZONE};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
-const BATCH: u64 = 500;
+/// Appeals are read a page at a time, in id order, each page after the last id seen: every
+/// appeal that matches is looked at however many there are, and those that stay matching (not
+/// yet due to escalate) never hide the ones after them.
+const PAGE: u64 = 500;
 
 #[derive(Debug, Default, Serialize, PartialEq, Eq)]
 pub struct Round {
@@ -34,52 +39,56 @@ pub async fn run_once(state: &AppState) -> AppResult<Round> {
     let calendar = calendar_store::load(&state.db).await?;
     let settings = &state.settings.board;
 
-    let overdue = appeals::Entity::find()
-        .filter(appeals::Column::State.is_in(RUNNING))
-        .filter(appeals::Column::DeadlineAt.lt(now))
-        .filter(appeals::Column::OverdueAt.is_null())
-        .limit(BATCH)
-        .all(&state.db)
-        .await?;
-    for a in overdue {
-        if act(state, &a, Action::MarkOverdue).await? {
-            notice(state, &a, "overdue", now).await?;
-            round.overdue += 1;
+    let overdue = Condition::all()
+        .add(appeals::Column::State.is_in(RUNNING))
+        .add(appeals::Column::DeadlineAt.lt(now))
+        .add(appeals::Column::OverdueAt.is_null());
+    let mut after = Some(0);
+    while let Some(last) = after {
+        let page = page(state, overdue.clone(), last).await?;
+        for a in &page {
+            if act(state, a, Action::MarkOverdue).await? {
+                round.overdue += 1;
+            }
         }
+        after = next_after(&page);
     }
 
-    let to_escalate = appeals::Entity::find()
-        .filter(appeals::Column::State.is_in(RUNNING))
-        .filter(appeals::Column::OverdueAt.is_not_null())
-        .filter(appeals::Column::EscalatedAt.is_null())
-        .limit(BATCH)
-        .all(&state.db)
-        .await?;
+    let to_escalate = Condition::all()
+        .add(appeals::Column::State.is_in(RUNNING))
+        .add(appeals::Column::OverdueAt.is_not_null())
+        .add(appeals::Column::EscalatedAt.is_null());
     let today = now.with_timezone(&TIMEZONE).date_naive();
-    for a in to_escalate {
-        let Some(overdue_at) = a.overdue_at else {
-            continue;
-        };
-        let since = overdue_at.with_timezone(&TIMEZONE).date_naive();
-        if calendar.working_days_between(since, today) >= settings.escalate_after_working_days
-            && act(state, &a, Action::Escalate).await?
-        {
-            notice(state, &a, "escalated", now).await?;
-            round.escalated += 1;
+    let mut after = Some(0);
+    while let Some(last) = after {
+        let page = page(state, to_escalate.clone(), last).await?;
+        for a in &page {
+            let Some(overdue_at) = a.overdue_at else {
+                continue;
+            };
+            let since = overdue_at.with_timezone(&TIMEZONE).date_naive();
+            if calendar.working_days_between(since, today) >= settings.escalate_after_working_days
+                && act(state, a, Action::Escalate).await?
+            {
+                round.escalated += 1;
+            }
         }
+        after = next_after(&page);
     }
 
     let rating_cutoff = now - chrono::Duration::days(settings.rating_days);
-    let unrated = appeals::Entity::find()
-        .filter(appeals::Column::State.eq(AppealState::Published.as_str()))
-        .filter(appeals::Column::PublishedAt.lt(rating_cutoff))
-        .limit(BATCH)
-        .all(&state.db)
-        .await?;
-    for a in unrated {
-        if act(state, &a, Action::AutoClose).await? {
-            round.auto_closed += 1;
+    let unrated = Condition::all()
+        .add(appeals::Column::State.eq(AppealState::Published.as_str()))
+        .add(appeals::Column::PublishedAt.lt(rating_cutoff));
+    let mut after = Some(0);
+    while let Some(last) = after {
+        let page = page(state, unrated.clone(), last).await?;
+        for a in &page {
+            if act(state, a, Action::AutoClose).await? {
+                round.auto_closed += 1;
+            }
         }
+        after = next_after(&page);
     }
     if round != Round::default() {
         tracing::info!(?round, "supervision round");
@@ -87,7 +96,32 @@ pub async fn run_once(state: &AppState) -> AppResult<Round> {
     Ok(round)
 }
 
-/// Acts as the system; someone else changing the appeal first is not an error here.
+/// The next page of appeals matching `condition` with ids above `after`.
+async fn page(
+    state: &AppState,
+    condition: Condition,
+    after: i64,
+) -> AppResult<Vec<appeals::Model>> {
+    Ok(appeals::Entity::find()
+        .filter(condition)
+        .filter(appeals::Column::Id.gt(after))
+        .order_by_asc(appeals::Column::Id)
+        .limit(PAGE)
+        .all(&state.db)
+        .await?)
+}
+
+/// Where the next page starts, or `None` after the last one.
+fn next_after(page: &[appeals::Model]) -> Option<i64> {
+    match page.last() {
+        Some(last) if page.len() as u64 == PAGE => Some(last.id),
+        _ => None,
+    }
+}
+
+/// Acts as the system; someone else changing the appeal first is not an error here. Marking
+/// overdue and escalating write their supervision notice in the same transaction (see
+/// [`notice_level`]), so a crash never leaves one without the other.
 async fn act(state: &AppState, a: &appeals::Model, action: Action) -> AppResult<bool> {
     match perform(
         state,
@@ -105,8 +139,18 @@ async fn act(state: &AppState, a: &appeals::Model, action: Action) -> AppResult<
     }
 }
 
-async fn notice(
-    state: &AppState,
+/// The supervision notice an action sends its department, if any.
+pub(super) fn notice_level(action: &Action) -> Option<&'static str> {
+    match action {
+        Action::MarkOverdue => Some("overdue"),
+        Action::Escalate => Some("escalated"),
+        _ => None,
+    }
+}
+
+/// Records a notice for the appeal's lead department, inside the caller's transaction.
+pub(super) async fn notice(
+    txn: &impl ConnectionTrait,
     a: &appeals::Model,
     level: &str,
     now: DateTime<Utc>,
@@ -131,7 +175,7 @@ async fn notice(
         .do_nothing()
         .to_owned(),
     )
-    .exec_without_returning(&state.db)
+    .exec_without_returning(txn)
     .await?;
     Ok(())
 }

@@ -97,6 +97,20 @@ impl WorkCalendar {
         self.overrides.get(&date).copied()
     }
 
+    /// Whether any holiday of `year` is listed: without one, the year's public holidays are
+    /// simply unknown, not absent (every year has some).
+    pub fn has_holidays_in(&self, year: i32) -> bool {
+        let (Some(first), Some(last)) = (
+            NaiveDate::from_ymd_opt(year, 1, 1),
+            NaiveDate::from_ymd_opt(year, 12, 31),
+        ) else {
+            return false;
+        };
+        self.overrides
+            .range(first..=last)
+            .any(|(_, kind)| *kind == DayKind::Holiday)
+    }
+
     /// True for Mon–Fri that are not holidays, and for adjusted workdays.
     pub fn is_working_day(&self, date: NaiveDate) -> bool {
         match self.kind_of(date) {

@@ -10,7 +10,7 @@ use utoipa::IntoParams;
 use super::ical::{self, IcalEvent};
 use super::leaders::LeaderView;
 use super::queries::views;
-use super::{date_str, local_date, parse_date, weekday_name, SessionStatus};
+use super::{date_str, local_date, parse_date, weekday_name};
 use crate::error::AppResult;
 use crate::state::AppState;
 
@@ -69,7 +69,7 @@ pub async fn icalendar(state: &AppState, q: &ExportQuery) -> AppResult<String> {
             // Nothing that changes without a SEQUENCE bump (like registration counts).
             description: Some(format!("县级领导 {} 在线接听群众诉求。", who(&v.leader))),
             location: None,
-            cancelled: v.status == SessionStatus::Cancelled.as_str(),
+            cancelled: ical::shown_cancelled(&v.status),
             last_modified: updated_at,
         })
         .collect();

@@ -105,6 +105,13 @@ pub enum RotaError {
     DuplicateLeader { leader_id: i64 },
     #[error("local time {date} {time} does not exist in Asia/Shanghai")]
     NonexistentLocalTime { date: NaiveDate, time: NaiveTime },
+    #[error(
+        "the working-day calendar lists no public holidays for {}: import them first, or \
+         generate with \"accept_missing_holidays\": true to hold a session on every \
+         configured weekday of {0}",
+        years.iter().map(i32::to_string).collect::<Vec<_>>().join(", ")
+    )]
+    NoHolidayData { years: Vec<i32> },
     #[error("session {id}: start {starts_at} must be before end {ends_at}")]
     SlotStartNotBeforeEnd {
         id: i64,
@@ -209,6 +216,24 @@ pub fn generate(
         });
     }
     Ok(sessions)
+}
+
+/// Refuses a range reaching into a year whose public holidays the calendar does not know: a
+/// draft for it would silently put sessions on holidays. The admin may accept that explicitly
+/// (the caller then skips this check).
+pub fn check_holiday_data(
+    range_start: NaiveDate,
+    range_end: NaiveDate,
+    cal: &WorkCalendar,
+) -> Result<(), RotaError> {
+    let years: Vec<i32> = (range_start.year()..=range_end.year())
+        .filter(|y| !cal.has_holidays_in(*y))
+        .collect();
+    if years.is_empty() {
+        Ok(())
+    } else {
+        Err(RotaError::NoHolidayData { years })
+    }
 }
 
 struct LeaderState<'a> {
@@ -607,6 +632,28 @@ mod tests {
         assert_eq!(
             s[0].starts_at,
             Utc.with_ymd_and_hms(2025, 9, 1, 1, 0, 0).unwrap()
+        );
+    }
+
+    #[test]
+    fn a_year_without_holiday_data_is_refused() {
+        // The test calendar covers 2025 and 2026.
+        assert_eq!(
+            check_holiday_data(d(2026, 1, 1), d(2026, 12, 31), &cal()),
+            Ok(())
+        );
+        assert_eq!(
+            check_holiday_data(d(2026, 12, 1), d(2027, 1, 31), &cal()),
+            Err(RotaError::NoHolidayData { years: vec![2027] })
+        );
+        assert_eq!(
+            check_holiday_data(d(2025, 3, 1), d(2025, 3, 31), &WorkCalendar::default()),
+            Err(RotaError::NoHolidayData { years: vec![2025] })
+        );
+        let msg = RotaError::NoHolidayData { years: vec![2027] }.to_string();
+        assert!(
+            msg.contains("2027") && msg.contains("accept_missing_holidays"),
+            "{msg}"
         );
     }
 

@@ -4,6 +4,8 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Asia::Shanghai;
 
+use super::SessionStatus;
+
 const TZID: &str = "Asia/Shanghai";
 const PRODID: &str = "-//minxin//Leader Duty Rota//ZH";
 /// RFC 5545 §3.1: content lines SHOULD NOT exceed 75 octets, excluding CRLF.
@@ -25,6 +27,15 @@ pub struct IcalEvent {
     /// that already have them remove or strike them out.
     pub cancelled: bool,
     pub last_modified: DateTime<Utc>,
+}
+
+/// Whether a session in this status is published as STATUS:CANCELLED: a cancelled one, and a
+/// missed one (never started in its window). Neither took place, so neither may stay
+/// CONFIRMED in a subscriber's calendar.
+pub fn shown_cancelled(session_status: &str) -> bool {
+    [SessionStatus::Cancelled, SessionStatus::Missed]
+        .iter()
+        .any(|s| s.as_str() == session_status)
 }
 
 /// Stable UID for a rota session: `rota-session-{id}@{domain}`.
@@ -207,6 +218,19 @@ mod tests {
 
     fn sample() -> String {
         calendar("民心夜谈值班表", &sample_events(), utc(2025, 10, 3, 4, 5))
+    }
+
+    #[test]
+    fn sessions_that_did_not_take_place_are_cancelled() {
+        for (status, cancelled) in [
+            ("scheduled", false),
+            ("live", false),
+            ("ended", false),
+            ("missed", true),
+            ("cancelled", true),
+        ] {
+            assert_eq!(shown_cancelled(status), cancelled, "{status}");
+        }
     }
 
     #[test]

@@ -82,6 +82,13 @@ async fn transition(
         .set(live_sessions::ActiveModel {
             status: Set(to.as_str().into()),
             version: Set(s.version + 1),
+            // A missed session turns CANCELLED in the iCalendar feed: subscribers replace
+            // their copy only when SEQUENCE grows.
+            sequence: if to == SessionStatus::Missed {
+                Set(s.sequence + 1)
+            } else {
+                sea_orm::ActiveValue::NotSet
+            },
             updated_at: Set(now),
             ..Default::default()
         })

@@ -226,7 +226,7 @@ pub async fn remove_unavailable(
 /// Generate a draft rota for a date range (admin): one session per configured weekday that is
 /// not a public holiday, leaders assigned in fair rotation respecting unavailability.
 #[utoipa::path(post, path = "/api/v1/rotas", tag = "rota", request_body = NewRota,
-    responses((status = 201, body = RotaView), (status = 409, description = "`rota_overlap`", body = ErrorBody),
+    responses((status = 201, body = RotaView), (status = 409, description = "`rota_overlap`; `holiday_data_missing` (no public holidays listed for a year of the range, and `accept_missing_holidays` not set)", body = ErrorBody),
         (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn generate(

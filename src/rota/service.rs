@@ -15,8 +15,8 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use super::generate::{
-    check_conflicts, check_in_range, generate, LeaderAvailability, RotaConfig, RotaError,
-    SessionSlot,
+    check_conflicts, check_holiday_data, check_in_range, generate, LeaderAvailability, RotaConfig,
+    RotaError, SessionSlot,
 };
 use super::{
     at_local, date_str, default_config, leaders, local_date, local_hm, notify_registrants,
@@ -45,6 +45,10 @@ pub struct NewRota {
     /// Local `HH:MM`; the configured time when absent.
     pub start: Option<String>,
     pub end: Option<String>,
+    /// Generate even though the calendar lists no public holidays for a year of the range
+    /// (otherwise `409 holiday_data_missing`): every configured weekday then gets a session.
+    #[serde(default)]
+    pub accept_missing_holidays: bool,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -99,6 +103,9 @@ fn rota_error(e: RotaError) -> AppError {
         RotaError::SlotOutOfRange { .. } => AppError::conflict("outside_rota_range", e.to_string()),
         RotaError::SlotStartNotBeforeEnd { .. } => AppError::validation("end", e.to_string()),
         RotaError::DuplicateLeader { .. } => AppError::internal(e),
+        RotaError::NoHolidayData { .. } => {
+            AppError::conflict("holiday_data_missing", e.to_string())
+        }
     }
 }
 
@@ -159,6 +166,9 @@ pub async fn generate_rota(
     };
     let db = &state.db;
     let calendar = calendar_store::load(db).await?;
+    if !req.accept_missing_holidays {
+        check_holiday_data(range_start, range_end, &calendar).map_err(rota_error)?;
+    }
     let pool = leaders::pool(db).await?;
     let ids: Vec<i64> = pool.iter().map(|l| l.user_id).collect();
     let mut unavailable = leaders::unavailable_in(db, &ids, range_start, range_end).await?;

@@ -654,6 +654,145 @@ async fn overdue_escalation_and_unrated_closing_run_on_a_controllable_clock() {
     );
 }
 
+/// Marking overdue and writing its notice are one transaction: when the notice cannot be
+/// written the appeal is not marked either, and the next round does both.
+#[tokio::test]
+async fn an_overdue_notice_is_never_lost_when_its_write_fails() {
+    use sea_orm::ConnectionTrait;
+    let b = county().await;
+    let id = b
+        .submit(&b.alice, &b.appeal("路灯坏了", "村口路灯坏了一个月。"))
+        .await;
+    b.to_signed(id, "urgent").await;
+    b.app
+        .clock
+        .set(Utc.with_ymd_and_hms(2025, 9, 30, 16, 30, 0).unwrap());
+    let state = &b.app.state;
+    // A failure between the two writes: the notices table is briefly out of reach.
+    let rename = |from: &str, to: &str| format!("ALTER TABLE {from} RENAME TO {to}");
+    state
+        .db
+        .execute_unprepared(&rename("supervision_notices", "supervision_notices_away"))
+        .await
+        .unwrap();
+    assert!(minxin::board::supervision::run_once(state).await.is_err());
+    state
+        .db
+        .execute_unprepared(&rename("supervision_notices_away", "supervision_notices"))
+        .await
+        .unwrap();
+    let round = minxin::board::supervision::run_once(state).await.unwrap();
+    assert_eq!(round.overdue, 1, "not marked overdue without its notice");
+    let notices = b
+        .app
+        .get("/api/v1/supervision/notices", Some(&b.handler))
+        .await;
+    let items = notices.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{:?}", notices.body);
+    assert_eq!(
+        (items[0]["appeal_id"].as_i64(), items[0]["level"].as_str()),
+        (Some(id), Some("overdue"))
+    );
+}
+
+/// The escalation round reads every overdue appeal, page after page, in order: hundreds not
+/// yet due to escalate never hide one that is.
+#[tokio::test]
+async fn escalation_looks_past_the_first_page_of_overdue_appeals() {
+    use sea_orm::{ActiveModelTrait, ActiveValue::NotSet, EntityTrait, Set};
+    let b = county().await;
+    let first = b
+        .submit(&b.alice, &b.appeal("山路塌方", "通村路塌方一段。"))
+        .await;
+    b.to_signed(first, "urgent").await;
+    // 600 appeals that went overdue only on the day of the check, stored before the one
+    // that must escalate.
+    let db = &b.app.state.db;
+    let template = entity::appeals::Entity::find_by_id(first)
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    let recent = chrono_tz::Asia::Shanghai
+        .with_ymd_and_hms(2025, 10, 10, 8, 0, 0)
+        .unwrap()
+        .with_timezone(&Utc);
+    for _ in 0..6 {
+        let rows = (0..100).map(|_| {
+            let mut am: entity::appeals::ActiveModel = template.clone().into();
+            am = am.reset_all();
+            am.id = NotSet;
+            am.overdue_at = Set(Some(recent));
+            am
+        });
+        entity::appeals::Entity::insert_many(rows)
+            .exec_without_returning(db)
+            .await
+            .unwrap();
+    }
+    let last = b
+        .submit(&b.alice, &b.appeal("桥面开裂", "村口小桥桥面开裂。"))
+        .await;
+    b.to_signed(last, "urgent").await;
+    let state = &b.app.state;
+    b.app
+        .clock
+        .set(Utc.with_ymd_and_hms(2025, 9, 30, 16, 30, 0).unwrap());
+    let round = minxin::board::supervision::run_once(state).await.unwrap();
+    assert_eq!(round.overdue, 2);
+    // Two working days after the holidays: the two overdue since Oct 1 escalate.
+    b.app.clock.set(recent + chrono::Duration::hours(1));
+    let round = minxin::board::supervision::run_once(state).await.unwrap();
+    assert_eq!(round.escalated, 2);
+    assert_eq!(b.get(&b.office, last).await.body["escalated"], true);
+}
+
+/// The deadline clock starts at acceptance (day 0 is the acceptance day), not at assignment:
+/// an appeal that waited a day in the office to be assigned does not gain that day.
+#[tokio::test]
+async fn the_deadline_counts_from_acceptance_not_assignment() {
+    let b = county().await;
+    let id = b
+        .submit(&b.alice, &b.appeal("井水浑浊", "石门村井水浑浊发黄。"))
+        .await;
+    // Accepted Monday 10:00 as urgent: due Tuesday night, whenever it is assigned.
+    b.ok(
+        &b.office,
+        id,
+        json!({ "action": "accept", "urgency": "urgent" }),
+    )
+    .await;
+    b.app.clock.set(
+        chrono_tz::Asia::Shanghai
+            .with_ymd_and_hms(2025, 9, 30, 10, 0, 0)
+            .unwrap()
+            .with_timezone(&Utc),
+    );
+    let assigned = b
+        .ok(
+            &b.office,
+            id,
+            json!({ "action": "assign", "lead_department_id": b.dept }),
+        )
+        .await;
+    assert_eq!(assigned["deadline_at"], "2025-09-30T15:59:59Z");
+    // Returned and given to another department: the clock does not restart either.
+    b.ok(
+        &b.handler,
+        id,
+        json!({ "action": "return", "reason": "not_our_remit", "note": "" }),
+    )
+    .await;
+    let moved = b
+        .ok(
+            &b.office,
+            id,
+            json!({ "action": "reassign", "lead_department_id": b.other_dept }),
+        )
+        .await;
+    assert_eq!(moved["deadline_at"], "2025-09-30T15:59:59Z");
+}
+
 #[tokio::test]
 async fn two_staff_acting_at_once_cannot_both_win() {
     let b = county().await;

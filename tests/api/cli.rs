@@ -41,14 +41,42 @@ fn invite_prints_a_code_for_the_first_admin() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let code = String::from_utf8(out.stdout).unwrap();
-    assert!(code.trim().len() >= 16, "{code:?}");
+    // Only the code on stdout, so `CODE=$(minxin invite …)` works; the rest went to stderr
+    // (with RUST_LOG=debug the migrations log plenty there).
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "stdout: {stdout:?}");
+    let code = lines[0];
+    assert!(code.len() >= 16, "{code:?}");
+    assert!(
+        code.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
+        "{code:?}"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("single-use admin invitation"));
     let bad = base_command(dir.path())
         .args(["invite", "--role", "emperor"])
         .output()
         .unwrap();
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("handler, leader, office, admin"));
+}
+
+/// `invite --demo` writes where `serve --demo` reads: `data/demo.db`, not the real database.
+#[test]
+fn invite_for_the_demo_goes_into_the_demo_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = base_command(dir.path())
+        .args(["invite", "--demo", "--role", "leader"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(dir.path().join("demo.db").exists());
+    assert!(!dir.path().join("minxin.db").exists());
 }
 
 /// Start the real binary in demo mode, log in through the embedded fake WeChat, use the token,
@@ -137,4 +165,87 @@ async fn demo_server_serves_logs_without_secrets_and_stops_gracefully() {
         "WebSocket tickets stay out of the logs"
     );
     assert!(!logs.contains("session_key\":"), "{logs}");
+}
+
+/// A client's mistakes are routine: at most INFO, naming the code; and logs written into a pipe
+/// carry no ANSI colour codes, and go to stderr, leaving stdout to commands' output.
+#[tokio::test]
+async fn client_errors_log_at_info_without_colours_on_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let mut child = base_command(dir.path())
+        .env("RUST_LOG", "info")
+        .args(["serve", "--demo", "--bind", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let read_all = |r: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            BufReader::new(r)
+                .lines()
+                .map_while(Result::ok)
+                .collect::<Vec<_>>()
+        })
+    };
+    let out_lines = read_all(Box::new(stdout));
+    let err_lines = read_all(Box::new(stderr));
+    let http = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut up = false;
+    for _ in 0..200 {
+        if http.get(format!("{base}/healthz")).send().await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(up, "server did not come up");
+    let statuses = [
+        http.get(format!("{base}/api/v1/me")).send().await.unwrap(),
+        http.get(format!("{base}/api/v1/no-such-thing"))
+            .send()
+            .await
+            .unwrap(),
+        http.get(format!("{base}/api/v1/me"))
+            .bearer_auth("not-a-token")
+            .send()
+            .await
+            .unwrap(),
+        http.post(format!("{base}/api/v1/auth/wechat-login"))
+            .header("content-type", "application/json")
+            .body("{not json")
+            .send()
+            .await
+            .unwrap(),
+    ]
+    .map(|r| r.status().as_u16());
+    assert_eq!(statuses, [401, 404, 401, 400]);
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    let out = out_lines.join().unwrap();
+    let err = err_lines.join().unwrap().join("\n");
+    assert!(out.is_empty(), "logs belong on stderr: {out:?}");
+    assert!(!err.contains('\x1b'), "ANSI colours in a pipe: {err}");
+    assert!(!err.contains("WARN"), "{err}");
+    assert!(!err.contains("ERROR"), "{err}");
+    for code in [
+        "unauthenticated",
+        "not_found",
+        "invalid_token",
+        "invalid_json",
+    ] {
+        assert!(
+            err.lines()
+                .any(|l| l.contains(" INFO ") && l.contains(code)),
+            "{code} at INFO: {err}"
+        );
+    }
 }

@@ -224,7 +224,8 @@ async fn residents_resume_on_the_surviving_instance_with_their_places() {
     // The instances' clocks read Tuesday 2026-12-01 19:35 in Shanghai (see `env`), inside
     // the evening's window whatever the hour CI runs at.
     let (s, rota) = call(&http, "POST", format!("{}/api/v1/rotas", a.base), Some(&admin), json!({
-        "range_start": "2026-12-01", "range_end": "2026-12-01", "weekdays": ["tuesday"], "start": "19:30", "end": "21:00"
+        "range_start": "2026-12-01", "range_end": "2026-12-01", "weekdays": ["tuesday"], "start": "19:30", "end": "21:00",
+        "accept_missing_holidays": true
     })).await;
     assert_eq!(s, 201, "{rota}");
     let rota_id = rota["id"].as_i64().unwrap();

@@ -1846,6 +1846,55 @@ async fn refusals_by_role() {
     assert_eq!(r.body.as_array().unwrap().len(), 2);
 }
 
+/// A session nobody started is not a confirmed event any more: calendars that subscribed see it
+/// cancelled, with SEQUENCE bumped so they replace their copy.
+#[tokio::test]
+async fn a_missed_session_is_cancelled_in_the_calendar_feed() {
+    let c = county().await;
+    let (_, list) = c.published().await;
+    let s1 = list[0]["id"].as_i64().unwrap();
+    c.app.clock.set(shanghai(2025, 9, 30, 20, 5));
+    let n = minxin::rota::lifecycle::mark_missed(&c.app.state)
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    let text = c.app.get("/api/v1/rota/calendar.ics", None).await.body;
+    let cal: icalendar::Calendar = text.as_str().unwrap().parse().unwrap();
+    let uid = format!("rota-session-{s1}@minxin.local");
+    let missed = cal
+        .components
+        .iter()
+        .filter_map(|c| c.as_event())
+        .find(|e| e.get_uid() == Some(uid.as_str()))
+        .unwrap();
+    assert_eq!(missed.get_status(), Some(icalendar::EventStatus::Cancelled));
+    assert_eq!(missed.get_sequence(), Some(1));
+}
+
+/// The demo calendar ends with 2026: a rota for 2027 would put sessions on its holidays
+/// unnoticed, so it is refused until the admin says that is what they want.
+#[tokio::test]
+async fn a_rota_for_a_year_without_holiday_data_needs_the_admins_consent() {
+    let c = county().await;
+    let range = json!({ "range_start": "2026-12-28", "range_end": "2027-01-10" });
+    let r = c.try_generate(range.clone()).await;
+    assert_eq!((r.status, r.code()), (409, "holiday_data_missing"));
+    let message = r.body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("2027") && message.contains("accept_missing_holidays"),
+        "{message}"
+    );
+    let mut accepted = range;
+    accepted["accept_missing_holidays"] = json!(true);
+    let r = c.try_generate(accepted).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    // Every Tuesday and Thursday, as if 2027 had no holidays: the admin accepted that.
+    assert_eq!(
+        dates(&r.body),
+        ["2026-12-29", "2026-12-31", "2027-01-05", "2027-01-07"]
+    );
+}
+
 #[tokio::test]
 async fn the_background_loop_marks_missed_sessions() {
     let c = county().await;
