@@ -42,13 +42,14 @@ fn every_route_is_in_the_readme_route_table() {
 
 /// Every error code in the source: `AppError`'s own, the codes handlers pass to it
 /// (`code: "…"`, `AppError::conflict("…", …)`), the live room's (`RoomError::code`) and the
-/// WebSocket loop's (`("…".to_string(), …)`, `violation("…", …)`).
+/// WebSocket loop's (`("…".to_string(), …)`, `=> ("…".into(), …)`, `violation("…", …)`).
 fn error_codes() -> BTreeSet<String> {
     let patterns = [
         r#"code:\s*"([a-z_]+)""#,
         r#"AppError::conflict\(\s*"([a-z_]+)""#,
         r#"violation\(\s*"([a-z_]+)""#,
-        r#"\(\s*"([a-z_]+)"\.(?:to_string|into)\(\),"#,
+        r#"\(\s*"([a-z_]+)"\.to_string\(\),"#,
+        r#"=>\s*\(\s*"([a-z_]+)"\.into\(\),"#,
     ]
     .map(|p| regex::Regex::new(p).unwrap());
     // The arms of every `fn code(&self) -> &'static str`.
