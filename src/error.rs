@@ -221,3 +221,78 @@ impl ResponseError for AppError {
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// What answering with `e` writes to the log.
+    fn logged(e: AppError) -> String {
+        let out = Captured::default();
+        let writer = out.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .with_max_level(tracing::Level::TRACE)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            let _ = e.error_response();
+        });
+        let bytes = out.0.lock().unwrap().clone();
+        String::from_utf8(bytes).unwrap()
+    }
+
+    #[test]
+    fn client_errors_are_info_with_their_code_only() {
+        let log = logged(AppError::validation(
+            "contact_phone",
+            "13812345678 is not a valid phone number",
+        ));
+        assert!(log.contains(" INFO "), "{log}");
+        assert!(
+            log.contains("validation_failed") && log.contains("422"),
+            "{log}"
+        );
+        assert!(
+            !log.contains("13812345678"),
+            "messages may quote the client: {log}"
+        );
+        let log = logged(AppError::NotFound);
+        assert!(log.contains(" INFO ") && log.contains("not_found"), "{log}");
+    }
+
+    #[test]
+    fn server_errors_are_error_with_the_whole_chain() {
+        let e = anyhow::anyhow!("connection refused").context("cannot reach the database");
+        let log = logged(AppError::internal(e));
+        assert!(log.contains(" ERROR "), "{log}");
+        assert!(
+            log.contains("cannot reach the database") && log.contains("connection refused"),
+            "{log}"
+        );
+        let log = logged(AppError::BadGateway {
+            code: "wechat_error",
+            message: "WeChat refused the app secret".into(),
+        });
+        assert!(
+            log.contains(" ERROR ") && log.contains("wechat_error"),
+            "{log}"
+        );
+    }
+}

@@ -42,7 +42,8 @@ async fn served_sqlite_connections_sync_every_commit() {
 
 /// The cost of durability, NORMAL and FULL side by side on the same disk: sequential
 /// acknowledged writes (one commit each), as the write gate serializes them in the server.
-/// `cargo test --release --test api durability::measure -- --ignored --nocapture`
+/// `cargo test --test api durability::measure -- --ignored --nocapture` (I/O-bound: a debug
+/// build measures the same fsync).
 #[tokio::test]
 #[ignore = "a measurement, not a check: run it by hand"]
 async fn measure_commit_cost_normal_vs_full() {
