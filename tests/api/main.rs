@@ -9,5 +9,6 @@ mod common;
 mod errors;
 mod live;
 mod ops;
+mod privacy;
 mod roles;
 mod rota;
