@@ -754,7 +754,10 @@ pub struct BoardQuery {
     pub village_id: Option<i64>,
     /// processing, replied or closed.
     pub status: Option<String>,
-    /// Words to find in title and content; Chinese needs no spaces (at least two characters).
+    /// Words to find in the title, content and shown reply, as the board shows them (masked);
+    /// Chinese needs no spaces; at least two characters in one word, at most 50 in all. A page
+    /// may hold fewer than `limit` items yet have a `next_cursor` when the search reached its
+    /// work bound.
     pub q: Option<String>,
 }
 
