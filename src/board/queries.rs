@@ -831,16 +831,29 @@ async fn names(
 }
 
 /// Public board reads per client address: a fixed one-minute window in the broker, shared by
-/// every instance.
+/// every instance. The board stays readable when the broker is not: the limit then lapses
+/// (logged) rather than the board failing with it.
 pub async fn check_read_rate(state: &AppState, client: &str) -> AppResult<()> {
     let max = state.settings.board.reads_per_minute;
     if max == 0 {
         return Ok(());
     }
-    let n = state
+    let key = format!("rl:board:{client}");
+    let n = match state
         .broker
-        .incr_window(&format!("rl:board:{client}"), Duration::from_secs(60))
-        .await?;
+        .incr_window(&key, Duration::from_secs(60))
+        .await
+    {
+        Ok(n) => n,
+        Err(e) => {
+            let e = anyhow::Error::from(e);
+            tracing::warn!(
+                error = format!("{e:#}"),
+                "board read limit skipped: broker failed"
+            );
+            return Ok(());
+        }
+    };
     if n > max {
         return Err(AppError::TooManyRequests {
             code: "rate_limited",
