@@ -116,6 +116,8 @@ pub struct BoardSettings {
     pub escalate_after_working_days: i64,
     /// How often the supervision round runs (seconds); 0 disables the background loop.
     pub supervision_interval_secs: u64,
+    /// Public board reads per client address per minute; 0 disables the limit.
+    pub reads_per_minute: u64,
 }
 
 impl Default for BoardSettings {
@@ -124,6 +126,7 @@ impl Default for BoardSettings {
             rating_days: 7,
             escalate_after_working_days: 2,
             supervision_interval_secs: 60,
+            reads_per_minute: 300,
         }
     }
 }
@@ -339,6 +342,9 @@ fn apply_env(s: &mut Settings, get: &dyn Fn(&str) -> Option<String>) -> Result<(
     }
     if let Some(v) = get("MINXIN_SUPERVISION_INTERVAL_SECS") {
         s.board.supervision_interval_secs = parse("MINXIN_SUPERVISION_INTERVAL_SECS", v)?;
+    }
+    if let Some(v) = get("MINXIN_BOARD_READS_PER_MINUTE") {
+        s.board.reads_per_minute = parse("MINXIN_BOARD_READS_PER_MINUTE", v)?;
     }
     if let Some(v) = get("MINXIN_ICE_URLS") {
         s.live.ice_urls = v

@@ -47,6 +47,7 @@ impl Application {
         let url = settings.effective_database_url();
         let db = db::connect(&url).await?;
         db::migrate(&db).await?;
+        crate::board::reindex::fill_missing(&db).await?;
         if settings.demo {
             demo::seed(&db, &clock).await?;
         }

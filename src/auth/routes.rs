@@ -52,7 +52,7 @@ pub struct RedeemRequest {
 
 /// The client address used for rate limits: the peer, or the first `X-Forwarded-For` hop when
 /// the deployment says a trusted load balancer sets it.
-fn client_addr(req: &HttpRequest, state: &AppState) -> String {
+pub(crate) fn client_addr(req: &HttpRequest, state: &AppState) -> String {
     if state.settings.http.trust_forwarded_for {
         if let Some(ip) = req.connection_info().realip_remote_addr() {
             return ip.to_string();

@@ -4,6 +4,7 @@ pub mod duplicates;
 pub mod masking;
 pub mod moderation;
 pub mod queries;
+pub mod reindex;
 pub mod routes;
 pub mod search;
 pub mod service;

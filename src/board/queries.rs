@@ -1,12 +1,13 @@
 //! Reading appeals: the party's full view, lists for the resident, the office and departments,
 //! duplicate suggestions, and the public board (masked, author never shown).
 use std::collections::HashMap;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use entity::{appeal_events, appeal_grams, appeals, categories, supervision_notices, villages};
+use sea_orm::sea_query::{Alias, Expr, Query};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -685,7 +686,7 @@ pub struct SimilarAppeal {
 }
 
 /// Before submitting: open appeals that look like the same problem. Others' appeals are shown
-/// only when they are on the public board, and masked.
+/// only when they are on the public board, and masked; the score sees masked text only.
 pub async fn similar(
     state: &AppState,
     caller: &Caller,
@@ -703,8 +704,8 @@ pub async fn similar(
         author_id: caller.user_id,
         category_id: req.category_id,
         village: req.village_id.to_string(),
-        title: req.title.clone(),
-        content: req.content.clone(),
+        title: mask_text(&req.title),
+        content: mask_text(&req.content),
         lat: req.lat,
         lng: req.lng,
         submitted_at: state.clock.now(),
@@ -716,7 +717,15 @@ pub async fn similar(
                 || (a.is_public && BOARD_STATES.contains(&a.state.as_str()))
         })
         .collect();
-    let cands: Vec<Candidate> = visible.iter().map(|a| candidate(a)).collect();
+    // Both sides masked: the score must not depend on digits the board hides.
+    let cands: Vec<Candidate> = visible
+        .iter()
+        .map(|a| Candidate {
+            title: mask_text(&a.title),
+            content: mask_text(&a.content),
+            ..candidate(a)
+        })
+        .collect();
     let by_id: HashMap<i64, &&appeals::Model> = visible.iter().map(|a| (a.id, a)).collect();
     Ok(find_duplicates(&probe, &cands, state.clock.now())
         .into_iter()
@@ -745,7 +754,10 @@ pub struct BoardQuery {
     pub village_id: Option<i64>,
     /// processing, replied or closed.
     pub status: Option<String>,
-    /// Words to find in title and content; Chinese needs no spaces (at least two characters).
+    /// Words to find in the title, content and shown reply, as the board shows them (masked);
+    /// Chinese needs no spaces; at least two characters in one word, at most 50 in all. A page
+    /// may hold fewer than `limit` items yet have a `next_cursor` when the search reached its
+    /// work bound.
     pub q: Option<String>,
 }
 
@@ -766,14 +778,19 @@ pub struct BoardItem {
     pub created_at: DateTime<Utc>,
 }
 
+/// The reply the board shows: approved, and not given privately.
+pub fn board_reply(a: &appeals::Model) -> Option<&str> {
+    (a.published_at.is_some() && !a.reply_private)
+        .then_some(a.public_reply.as_deref())
+        .flatten()
+}
+
 fn board_item(
     a: appeals::Model,
     cats: &HashMap<i64, String>,
     vils: &HashMap<i64, (String, String)>,
 ) -> BoardItem {
-    let reply = (a.published_at.is_some() && !a.reply_private)
-        .then(|| a.public_reply.as_deref().map(mask_text))
-        .flatten();
+    let reply = board_reply(&a).map(mask_text);
     let v = vils.get(&a.village_id);
     BoardItem {
         id: a.id,
@@ -813,6 +830,40 @@ async fn names(
     Ok((cats, vils))
 }
 
+/// Public board reads per client address: a fixed one-minute window in the broker, shared by
+/// every instance. The board stays readable when the broker is not: the limit then lapses
+/// (logged) rather than the board failing with it.
+pub async fn check_read_rate(state: &AppState, client: &str) -> AppResult<()> {
+    let max = state.settings.board.reads_per_minute;
+    if max == 0 {
+        return Ok(());
+    }
+    let key = format!("rl:board:{client}");
+    let n = match state
+        .broker
+        .incr_window(&key, Duration::from_secs(60))
+        .await
+    {
+        Ok(n) => n,
+        Err(e) => {
+            let e = anyhow::Error::from(e);
+            tracing::warn!(
+                error = format!("{e:#}"),
+                "board read limit skipped: broker failed"
+            );
+            return Ok(());
+        }
+    };
+    if n > max {
+        return Err(AppError::TooManyRequests {
+            code: "rate_limited",
+            message: "too many board requests from this address; wait a minute".into(),
+            retry_after_secs: 60,
+        });
+    }
+    Ok(())
+}
+
 fn board_condition() -> Condition {
     Condition::all().add(appeals::Column::OnBoard.eq(true))
 }
@@ -838,7 +889,7 @@ pub async fn board(state: &AppState, q: &BoardQuery) -> AppResult<Page<BoardItem
     if let Some(c) = q.cursor {
         cond = cond.add(appeals::Column::Id.lt(c));
     }
-    let rows = match q.q.as_deref().filter(|s| !s.trim().is_empty()) {
+    let (rows, resume) = match q.q.as_deref().filter(|s| !s.trim().is_empty()) {
         Some(text) => {
             if text.chars().count() > 50 {
                 return Err(AppError::validation("q", "at most 50 characters"));
@@ -848,12 +899,13 @@ pub async fn board(state: &AppState, q: &BoardQuery) -> AppResult<Page<BoardItem
             search(&state.db, cond, &grams, q.cursor, limit).await?
         }
         None => {
-            appeals::Entity::find()
+            let rows = appeals::Entity::find()
                 .filter(cond)
                 .order_by_desc(appeals::Column::Id)
                 .limit(limit)
                 .all(&state.db)
-                .await?
+                .await?;
+            (rows, None)
         }
     };
     let (cats, vils) = names(&state.db).await?;
@@ -861,7 +913,7 @@ pub async fn board(state: &AppState, q: &BoardQuery) -> AppResult<Page<BoardItem
         .into_iter()
         .map(|a| board_item(a, &cats, &vils))
         .collect();
-    let next = next_cursor(&items, limit, |v| v.id);
+    let next = next_cursor(&items, limit, |v| v.id).or(resume);
     Ok(Page {
         items,
         next_cursor: next,
@@ -869,50 +921,57 @@ pub async fn board(state: &AppState, q: &BoardQuery) -> AppResult<Page<BoardItem
 }
 
 const POSTINGS_BATCH: u64 = 500;
+/// The most index entries of its rarest gram one search reads (and the most entries of any
+/// gram it counts): the bound on a request's work, whatever the query and filters.
+pub const POSTINGS_BUDGET: u64 = 5_000;
 
-/// Newest appeals matching `cond` that contain every gram. Walks the rarest gram's postings
-/// newest first, in batches, keeping those that have the other grams too, and stops as soon as
-/// a page is full: a common word finds its page in the first batch, a rare one reads few
-/// postings. (Grouping all postings of every gram cost seconds for common words at 50,000
-/// appeals.)
+/// Newest appeals matching `cond` that contain every gram, and where to resume when the
+/// budget ran out first. Walks the rarest gram's postings newest first, in batches, keeping
+/// those that have the other grams too, and stops as soon as a page is full: a common word
+/// finds its page in the first batch, a rare one reads few postings. (Grouping all postings of
+/// every gram cost seconds for common words at 50,000 appeals.) A filter that matches little
+/// would make the walk read every posting, so it stops after [`POSTINGS_BUDGET`] and returns
+/// the id to continue below.
 async fn search(
     db: &impl ConnectionTrait,
     cond: Condition,
     grams: &[String],
     cursor: Option<i64>,
     limit: u64,
-) -> AppResult<Vec<appeals::Model>> {
+) -> AppResult<(Vec<appeals::Model>, Option<i64>)> {
     let mut by_rarity = Vec::with_capacity(grams.len());
     for g in grams {
-        let n = appeal_grams::Entity::find()
-            .filter(appeal_grams::Column::Gram.eq(g.as_str()))
-            .count(db)
-            .await?;
+        let n = capped_count(db, g).await?;
         if n == 0 {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), None));
         }
         by_rarity.push((n, g.as_str()));
     }
     by_rarity.sort();
     let (driver, others) = match by_rarity.split_first() {
         Some(((_, d), rest)) => (*d, rest.iter().map(|(_, g)| *g).collect::<Vec<_>>()),
-        None => return Ok(Vec::new()),
+        None => return Ok((Vec::new(), None)),
     };
     let mut found: Vec<appeals::Model> = Vec::new();
     let mut before = cursor.unwrap_or(i64::MAX);
+    let mut read = 0;
     while (found.len() as u64) < limit {
+        if read >= POSTINGS_BUDGET {
+            return Ok((found, Some(before)));
+        }
         let batch: Vec<i64> = appeal_grams::Entity::find()
             .select_only()
             .column(appeal_grams::Column::AppealId)
             .filter(appeal_grams::Column::Gram.eq(driver))
             .filter(appeal_grams::Column::AppealId.lt(before))
             .order_by_desc(appeal_grams::Column::AppealId)
-            .limit(POSTINGS_BATCH)
+            .limit(POSTINGS_BATCH.min(POSTINGS_BUDGET - read))
             .into_tuple()
             .all(db)
             .await?;
         let Some(last) = batch.last() else { break };
         before = *last;
+        read += batch.len() as u64;
         let mut ids = batch;
         for g in &others {
             if ids.is_empty() {
@@ -938,7 +997,28 @@ async fn search(
             .await?;
         found.extend(rows);
     }
-    Ok(found)
+    Ok((found, None))
+}
+
+/// Postings of `gram`, counted up to [`POSTINGS_BUDGET`]: enough to pick the rarest gram
+/// without reading every posting of a common one.
+async fn capped_count(db: &impl ConnectionTrait, gram: &str) -> AppResult<u64> {
+    let postings = Query::select()
+        .expr(Expr::val(1))
+        .from(appeal_grams::Entity)
+        .and_where(Expr::col(appeal_grams::Column::Gram).eq(gram))
+        .limit(POSTINGS_BUDGET)
+        .to_owned();
+    let stmt = Query::select()
+        .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
+        .from_subquery(postings, Alias::new("p"))
+        .to_owned();
+    let row = db.query_one(db.get_database_backend().build(&stmt)).await?;
+    let n: i64 = match row {
+        Some(r) => r.try_get("", "n")?,
+        None => 0,
+    };
+    Ok(u64::try_from(n).unwrap_or(0))
 }
 
 pub async fn board_one(state: &AppState, id: i64) -> AppResult<BoardItem> {

@@ -10,6 +10,7 @@ use super::queries::{
 use super::service::{self, ActionRequest, Actor, NewAppeal};
 use crate::api::Routes;
 use crate::auth::roles::{ADMIN, OFFICE};
+use crate::auth::routes::client_addr;
 use crate::auth::{Access, Caller, Role};
 use crate::error::{AppResult, ErrorBody};
 use crate::extract::ApiJson;
@@ -249,21 +250,28 @@ pub async fn notices(
 }
 
 /// The public board: accepted public appeals, newest first, masked, with approved public replies.
+/// A search that reaches its work bound answers with what it found and a `next_cursor`.
 #[utoipa::path(get, path = "/api/v1/board", tag = "board", params(BoardQuery),
-    responses((status = 200, body = Page<BoardItem>), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = Page<BoardItem>), (status = 422, body = ErrorBody),
+        (status = 429, description = "`rate_limited`, with Retry-After", body = ErrorBody)))]
 pub async fn board(
+    req: HttpRequest,
     state: web::Data<AppState>,
     q: web::Query<BoardQuery>,
 ) -> AppResult<web::Json<Page<BoardItem>>> {
+    queries::check_read_rate(&state, &client_addr(&req, &state)).await?;
     Ok(web::Json(queries::board(&state, &q).await?))
 }
 
 /// One appeal of the public board.
 #[utoipa::path(get, path = "/api/v1/board/{id}", tag = "board", params(("id" = i64, Path)),
-    responses((status = 200, body = BoardItem), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = BoardItem), (status = 404, body = ErrorBody),
+        (status = 429, description = "`rate_limited`, with Retry-After", body = ErrorBody)))]
 pub async fn board_one(
+    req: HttpRequest,
     state: web::Data<AppState>,
     id: web::Path<i64>,
 ) -> AppResult<web::Json<BoardItem>> {
+    queries::check_read_rate(&state, &client_addr(&req, &state)).await?;
     Ok(web::Json(queries::board_one(&state, *id).await?))
 }

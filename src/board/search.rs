@@ -2,6 +2,20 @@
 //! across SQLite and PostgreSQL (neither's full-text search segments Chinese out of the box).
 use std::collections::BTreeSet;
 
+use super::masking::mask_text;
+
+/// The text the index holds: what the board shows of an appeal, masked as the board masks it,
+/// with the reply when the board shows one. Indexing anything more would let a search confirm
+/// what the board hides.
+pub fn public_text(title: &str, content: &str, shown_reply: Option<&str>) -> String {
+    let mut text = format!("{}\n{}", mask_text(title), mask_text(content));
+    if let Some(r) = shown_reply {
+        text.push('\n');
+        text.push_str(&mask_text(r));
+    }
+    text
+}
+
 /// Letters and digits lowercased; everything else breaks the text into runs.
 fn runs(text: &str) -> Vec<Vec<char>> {
     let mut out = vec![Vec::new()];
@@ -57,5 +71,19 @@ mod tests {
         assert!(query_grams("水").is_none());
         assert!(query_grams("  ，").is_none());
         assert!(grams("Road 5").contains("ro"));
+    }
+
+    #[test]
+    fn hidden_digits_are_not_indexed() {
+        let g = grams(&public_text(
+            "电话13812345678",
+            "身份证522422199001011234",
+            Some("已联系 0851-2345678"),
+        ));
+        let hidden = |q: &str| query_grams(q).unwrap().iter().all(|x| g.contains(x));
+        assert!(!hidden("13812345678") && !hidden("522422199001011234"));
+        assert!(!hidden("2345678") && !hidden("1234"));
+        assert!(hidden("5678") && hidden("已联系") && hidden("电话138"));
+        assert!(!grams(&public_text("t", "c", None)).contains("已联"));
     }
 }

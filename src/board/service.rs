@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::moderation::{ContentCheck, LocalWordList, Verdict};
-use super::queries::board_projection;
+use super::queries::{board_projection, board_reply};
 use super::workflow::{next_state, Action, ActionKind, ActorRole, AppealState, Rating, Urgency};
 use super::{catalog, search};
 use crate::auth::crypto::sha256_hex;
@@ -345,7 +345,7 @@ async fn insert_prepared(
         )
         .await?;
     }
-    index(txn, appeal.id, &appeal.title, &appeal.content).await?;
+    index(txn, appeal.id, &appeal.title, &appeal.content, None).await?;
     Ok(appeal)
 }
 
@@ -395,17 +395,20 @@ async fn replay(
     }))
 }
 
+/// Replaces the appeal's search grams. Only what the board shows is indexed (see
+/// [`search::public_text`]): a masked digit must never be findable.
 pub async fn index(
     db: &impl ConnectionTrait,
     appeal_id: i64,
     title: &str,
     content: &str,
+    shown_reply: Option<&str>,
 ) -> AppResult<()> {
     appeal_grams::Entity::delete_many()
         .filter(appeal_grams::Column::AppealId.eq(appeal_id))
         .exec(db)
         .await?;
-    let grams: Vec<String> = search::grams(&format!("{title}\n{content}"))
+    let grams: Vec<String> = search::grams(&search::public_text(title, content, shown_reply))
         .into_iter()
         .collect();
     for chunk in grams.chunks(300) {
@@ -718,6 +721,8 @@ pub async fn perform(
     let mut reason: Option<String> = None;
     let mut detail = serde_json::Map::new();
     let mut reindex: Option<String> = None;
+    // Some(the reply now shown on the board) when this action changes it.
+    let mut reply_change: Option<Option<String>> = None;
     let urgency = a.urgency.as_deref().and_then(Urgency::parse);
     // The clock starts on the day work may start: acceptance for an assignment (being
     // returned and reassigned does not restart it), the reopening for a reopened appeal.
@@ -907,6 +912,7 @@ pub async fn perform(
             am.reply_private = Set(private);
             am.published_at = Set(Some(now));
             detail.insert("private".into(), private.into());
+            reply_change = Some(a.public_reply.clone().filter(|_| !private));
             if let Some(r) = &a.public_reply {
                 detail.insert("public_reply".into(), r.clone().into());
             }
@@ -939,6 +945,7 @@ pub async fn perform(
             am.overdue_at = Set(None);
             am.escalated_at = Set(None);
             am.public_reply = Set(None);
+            reply_change = Some(None);
             am.internal_note = Set(None);
             am.replied_at = Set(None);
             am.published_at = Set(None);
@@ -993,8 +1000,13 @@ pub async fn perform(
             .ok_or(AppError::NotFound)?;
         return Err(stale(&now_row));
     }
-    if let Some(content) = reindex {
-        index(&txn, a.id, &a.title, &content).await?;
+    if reindex.is_some() || reply_change.is_some() {
+        let content = reindex.as_deref().unwrap_or(&a.content);
+        let reply = match &reply_change {
+            Some(r) => r.as_deref(),
+            None => board_reply(&a),
+        };
+        index(&txn, a.id, &a.title, content, reply).await?;
     }
     let event_actor = Actor {
         department_id: if actor.role == ActorRole::Handler {

@@ -47,6 +47,7 @@ pub async fn spawn_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     settings.auth.jwt_secret = Secret::new(minxin::config::random_b64(48));
     settings.auth.data_key = Secret::new(minxin::config::random_b64(32));
     settings.auth.login_per_minute = 10_000;
+    settings.board.reads_per_minute = 10_000;
     settings.wechat.app_id = APP_ID.into();
     settings.wechat.app_secret = Secret::new(APP_SECRET);
     settings.wechat.base_url = wechat.base_url.clone();

@@ -10,6 +10,7 @@ mod durability;
 mod errors;
 mod live;
 mod ops;
+mod privacy;
 mod readme;
 mod roles;
 mod rota;

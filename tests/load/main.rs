@@ -205,7 +205,13 @@ async fn seed(n: usize, url: Option<String>) -> anyhow::Result<()> {
             let state = states[rng.gen_range(0..states.len())];
             let published = matches!(state, "published" | "closed");
             let public = rng.gen_bool(0.9);
-            texts.push(format!("{title}\n{content}"));
+            let reply = published.then(|| "已安排人员处理，问题已解决，感谢您的反映。".to_string());
+            // What the server indexes: the masked text and the reply the board shows.
+            texts.push(minxin::board::search::public_text(
+                title,
+                &content,
+                reply.as_deref(),
+            ));
             rows.push(appeals::ActiveModel {
                 author_id: Set(authors[rng.gen_range(0..authors.len())]),
                 title: Set(format!("压测{v}村{title}")),
@@ -240,9 +246,7 @@ async fn seed(n: usize, url: Option<String>) -> anyhow::Result<()> {
                 extension_reason: Set(None),
                 info_question: Set(None),
                 reject_reason: Set(None),
-                public_reply: Set(
-                    published.then(|| "已安排人员处理，问题已解决，感谢您的反映。".to_string())
-                ),
+                public_reply: Set(reply),
                 internal_note: Set(None),
                 reply_private: Set(false),
                 replied_at: Set(None),
