@@ -199,6 +199,10 @@ pub struct HttpSettings {
     pub forwarded_header: ForwardedHeader,
     pub workers: usize,
     pub shutdown_timeout_secs: u64,
+    /// The replaced `trust_forwarded_for`, read only to refuse it (see `from_file`).
+    #[serde(skip_serializing)]
+    #[doc(hidden)]
+    pub trust_forwarded_for: Option<bool>,
 }
 
 /// Which forwarding header the trusted proxies append to.
@@ -274,6 +278,7 @@ impl Default for HttpSettings {
             max_body_bytes: 64 * 1024,
             trusted_proxies: 0,
             forwarded_header: ForwardedHeader::XForwardedFor,
+            trust_forwarded_for: None,
             workers: 2,
             shutdown_timeout_secs: 20,
         }
@@ -441,10 +446,18 @@ impl Settings {
             path: path.into(),
             source,
         })?;
-        toml::from_str(&text).map_err(|source| ConfigError::Parse {
+        let s: Self = toml::from_str(&text).map_err(|source| ConfigError::Parse {
             path: path.into(),
             source,
-        })
+        })?;
+        if s.http.trust_forwarded_for.is_some() {
+            return Err(ConfigError::Invalid(format!(
+                "{}: [http] trust_forwarded_for was replaced by trusted_proxies, the number of \
+                 proxies in front of the server (0 when clients connect directly)",
+                path.display()
+            )));
+        }
+        Ok(s)
     }
 
     pub fn effective_database_url(&self) -> String {
@@ -589,6 +602,17 @@ mod tests {
         let bad = |k: &str| (k == "MINXIN_WORKERS").then(|| "many".to_string());
         let err = apply_env(&mut Settings::default(), &bad).unwrap_err();
         assert!(err.to_string().contains("MINXIN_WORKERS"));
+    }
+
+    #[test]
+    fn config_file_refuses_trust_forwarded_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("minxin.toml");
+        std::fs::write(&path, "[http]\ntrust_forwarded_for = true\n").unwrap();
+        let err = Settings::from_file(&path).unwrap_err();
+        assert!(err.to_string().contains("trusted_proxies"), "{err}");
+        std::fs::write(&path, "[http]\ntrusted_proxies = 2\n").unwrap();
+        assert_eq!(Settings::from_file(&path).unwrap().http.trusted_proxies, 2);
     }
 
     #[test]
