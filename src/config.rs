@@ -193,10 +193,41 @@ pub struct WechatSettings {
 #[serde(default)]
 pub struct HttpSettings {
     pub max_body_bytes: usize,
-    /// Trust `X-Forwarded-For` for the client address (only behind a load balancer you run).
-    pub trust_forwarded_for: bool,
+    /// How many proxies of your own stand in front of the server (0: clients connect
+    /// directly and forwarding headers are ignored). The client address is read that many
+    /// hops from the right of `forwarded_header`, where those proxies appended it.
+    pub trusted_proxies: usize,
+    /// The header the trusted proxies write; the other one is ignored, since a client could
+    /// send it with any content.
+    pub forwarded_header: ForwardedHeader,
     pub workers: usize,
     pub shutdown_timeout_secs: u64,
+    /// The replaced `trust_forwarded_for`, read only to refuse it (see `from_file`).
+    #[serde(skip_serializing)]
+    #[doc(hidden)]
+    pub trust_forwarded_for: Option<bool>,
+}
+
+/// Which forwarding header the trusted proxies append to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ForwardedHeader {
+    /// `X-Forwarded-For: client, proxy1, …`
+    #[default]
+    XForwardedFor,
+    /// RFC 7239 `Forwarded: for=client, for=proxy1, …`
+    Forwarded,
+}
+
+impl std::str::FromStr for ForwardedHeader {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s.to_ascii_lowercase().as_str() {
+            "x-forwarded-for" => Ok(Self::XForwardedFor),
+            "forwarded" => Ok(Self::Forwarded),
+            _ => Err(()),
+        }
+    }
 }
 
 impl Default for Settings {
@@ -248,7 +279,9 @@ impl Default for HttpSettings {
     fn default() -> Self {
         Self {
             max_body_bytes: 64 * 1024,
-            trust_forwarded_for: false,
+            trusted_proxies: 0,
+            forwarded_header: ForwardedHeader::XForwardedFor,
+            trust_forwarded_for: None,
             workers: 2,
             shutdown_timeout_secs: 20,
         }
@@ -328,8 +361,21 @@ fn apply_env(s: &mut Settings, get: &dyn Fn(&str) -> Option<String>) -> Result<(
     if let Some(v) = get("MINXIN_MAX_BODY_BYTES") {
         s.http.max_body_bytes = parse("MINXIN_MAX_BODY_BYTES", v)?;
     }
-    if let Some(v) = get("MINXIN_TRUST_FORWARDED_FOR") {
-        s.http.trust_forwarded_for = parse("MINXIN_TRUST_FORWARDED_FOR", v)?;
+    if get("MINXIN_TRUST_FORWARDED_FOR").is_some() {
+        // Refused rather than ignored: behind a balancer, ignoring it would put every client
+        // in the balancer's one rate-limit bucket.
+        return Err(ConfigError::Env {
+            name: "MINXIN_TRUST_FORWARDED_FOR".into(),
+            reason: "replaced by MINXIN_TRUSTED_PROXIES, the number of proxies in front of \
+                     the server (0 when clients connect directly)"
+                .into(),
+        });
+    }
+    if let Some(v) = get("MINXIN_TRUSTED_PROXIES") {
+        s.http.trusted_proxies = parse("MINXIN_TRUSTED_PROXIES", v)?;
+    }
+    if let Some(v) = get("MINXIN_FORWARDED_HEADER") {
+        s.http.forwarded_header = parse("MINXIN_FORWARDED_HEADER", v)?;
     }
     if let Some(v) = get("MINXIN_RATING_DAYS") {
         s.board.rating_days = parse("MINXIN_RATING_DAYS", v)?;
@@ -406,10 +452,18 @@ impl Settings {
             path: path.into(),
             source,
         })?;
-        toml::from_str(&text).map_err(|source| ConfigError::Parse {
+        let s: Self = toml::from_str(&text).map_err(|source| ConfigError::Parse {
             path: path.into(),
             source,
-        })
+        })?;
+        if s.http.trust_forwarded_for.is_some() {
+            return Err(ConfigError::Invalid(format!(
+                "{}: [http] trust_forwarded_for was replaced by trusted_proxies, the number of \
+                 proxies in front of the server (0 when clients connect directly)",
+                path.display()
+            )));
+        }
+        Ok(s)
     }
 
     pub fn effective_database_url(&self) -> String {
@@ -554,6 +608,41 @@ mod tests {
         let bad = |k: &str| (k == "MINXIN_WORKERS").then(|| "many".to_string());
         let err = apply_env(&mut Settings::default(), &bad).unwrap_err();
         assert!(err.to_string().contains("MINXIN_WORKERS"));
+    }
+
+    #[test]
+    fn config_file_refuses_trust_forwarded_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("minxin.toml");
+        std::fs::write(&path, "[http]\ntrust_forwarded_for = true\n").unwrap();
+        let err = Settings::from_file(&path).unwrap_err();
+        assert!(err.to_string().contains("trusted_proxies"), "{err}");
+        std::fs::write(&path, "[http]\ntrusted_proxies = 2\n").unwrap();
+        assert_eq!(Settings::from_file(&path).unwrap().http.trusted_proxies, 2);
+    }
+
+    #[test]
+    fn trusted_proxies_replace_trust_forwarded_for() {
+        let mut s = Settings::default();
+        assert_eq!(
+            s.http.trusted_proxies, 0,
+            "forwarding headers ignored by default"
+        );
+        let env = |k: &str| match k {
+            "MINXIN_TRUSTED_PROXIES" => Some("2".to_string()),
+            "MINXIN_FORWARDED_HEADER" => Some("Forwarded".to_string()),
+            _ => None,
+        };
+        apply_env(&mut s, &env).unwrap();
+        assert_eq!(s.http.trusted_proxies, 2);
+        assert_eq!(s.http.forwarded_header, ForwardedHeader::Forwarded);
+        let old = |k: &str| (k == "MINXIN_TRUST_FORWARDED_FOR").then(|| "true".to_string());
+        let err = apply_env(&mut Settings::default(), &old).unwrap_err();
+        assert!(err.to_string().contains("MINXIN_TRUSTED_PROXIES"), "{err}");
+        let bad = |k: &str| (k == "MINXIN_FORWARDED_HEADER").then(|| "x-real-ip".to_string());
+        assert!(apply_env(&mut Settings::default(), &bad).is_err());
+        let bad = |k: &str| (k == "MINXIN_TRUSTED_PROXIES").then(|| "-1".to_string());
+        assert!(apply_env(&mut Settings::default(), &bad).is_err());
     }
 
     #[test]

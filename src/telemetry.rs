@@ -1,10 +1,11 @@
 //! Structured logs with a request id on every line, Prometheus metrics, and the guard that
 //! turns a panicking handler into a 500 JSON answer instead of a dropped connection.
+use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{web, Error, HttpMessage, ResponseError};
 use futures_util::FutureExt;
@@ -14,6 +15,7 @@ use tracing_actix_web::{DefaultRootSpanBuilder, RequestId, RootSpanBuilder};
 use tracing_subscriber::EnvFilter;
 
 use crate::auth::Access;
+use crate::config::{ForwardedHeader, HttpSettings};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -53,12 +55,23 @@ impl RootSpanBuilder for RootSpan {
             .map(|id| id.to_string())
             .unwrap_or_default();
         let route = request.match_pattern().unwrap_or_default();
+        // The address rate limits count, so the log shows what they acted on.
+        let client_ip = request
+            .app_data::<web::Data<AppState>>()
+            .map(|s| {
+                client_ip(
+                    request.peer_addr().map(|a| a.ip()),
+                    request.headers(),
+                    &s.settings.http,
+                )
+            })
+            .unwrap_or_default();
         tracing::info_span!(
             "HTTP request",
             http.method = %request.method(),
             http.route = %route,
             http.target = %request.path(),
-            http.client_ip = %request.connection_info().realip_remote_addr().unwrap_or(""),
+            http.client_ip = %client_ip,
             http.status_code = tracing::field::Empty,
             otel.kind = "server",
             otel.status_code = tracing::field::Empty,
@@ -72,6 +85,82 @@ impl RootSpanBuilder for RootSpan {
     fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, Error>) {
         DefaultRootSpanBuilder::on_request_end(span, outcome);
     }
+}
+
+/// The client's address, for rate limits and logs. Each trusted proxy appends the address it
+/// received the request from, so the chain (the forwarding header's hops, then the peer) is
+/// read from the right: the peer and the `trusted_proxies - 1` hops before it are our own
+/// proxies, and the next hop to the left is the client. Anything further left was written by
+/// the client and is ignored. With no trusted proxies the peer is the client.
+pub fn client_ip(peer: Option<IpAddr>, headers: &HeaderMap, http: &HttpSettings) -> String {
+    let peer = peer.map_or_else(|| "unknown".to_string(), |ip| ip.to_string());
+    if http.trusted_proxies == 0 {
+        return peer;
+    }
+    let mut chain = match http.forwarded_header {
+        ForwardedHeader::XForwardedFor => header_items(headers, "x-forwarded-for")
+            .iter()
+            .map(|hop| normalize_hop(hop))
+            .collect::<Vec<_>>(),
+        ForwardedHeader::Forwarded => header_items(headers, "forwarded")
+            .iter()
+            .map(|element| normalize_hop(&forwarded_for(element)))
+            .collect(),
+    };
+    chain.push(peer);
+    // Fewer hops than trusted proxies: the request skipped some; the left-most is the best
+    // we know.
+    let at = (chain.len() - 1).saturating_sub(http.trusted_proxies);
+    chain.swap_remove(at)
+}
+
+/// The comma-separated items of every instance of the header, in order. Lossy, not strict:
+/// a line a client filled with garbage must still count its hops.
+fn header_items(headers: &HeaderMap, name: &str) -> Vec<String> {
+    headers
+        .get_all(name)
+        .flat_map(|v| {
+            String::from_utf8_lossy(v.as_bytes())
+                .split(',')
+                .map(|item| item.trim().to_string())
+                .filter(|item| !item.is_empty())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// The `for=` parameter of one `Forwarded` element (`unknown` when a proxy left it out).
+fn forwarded_for(element: &str) -> String {
+    element
+        .split(';')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(k, _)| k.trim().eq_ignore_ascii_case("for"))
+        .map_or_else(
+            || "unknown".into(),
+            |(_, v)| v.trim().trim_matches('"').to_string(),
+        )
+}
+
+/// An address as written by a proxy (`1.2.3.4`, `1.2.3.4:5678`, `[2001:db8::1]:80`, `::1`)
+/// → the bare IP; anything else (`unknown`, `_hidden`) is kept, trimmed to a safe key.
+fn normalize_hop(hop: &str) -> String {
+    if let Ok(ip) = hop.parse::<IpAddr>() {
+        return ip.to_string();
+    }
+    if let Ok(sa) = hop.parse::<SocketAddr>() {
+        return sa.ip().to_string();
+    }
+    if let Ok(ip) = hop
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+    {
+        return ip.to_string();
+    }
+    hop.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | ':' | '_' | '-'))
+        .take(64)
+        .collect()
 }
 
 pub struct Metrics {
@@ -121,7 +210,7 @@ pub async fn guard_route(
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     // Cloning is safe here: routing has finished and set the match info.
     let http_req = req.request().clone();
-    let req = match crate::auth::caller::authorize(access, req) {
+    let req = match crate::auth::caller::authorize(access, req).await {
         Ok(req) => req,
         Err((req, e)) => return Ok(req.error_response(e)),
     };
@@ -170,4 +259,86 @@ pub async fn observe(
             .insert(HeaderName::from_static("x-request-id"), id);
     }
     Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::http::header::HeaderValue;
+
+    fn ip(
+        trusted: usize,
+        mode: ForwardedHeader,
+        headers: &[(&'static str, &'static str)],
+    ) -> String {
+        let mut map = HeaderMap::new();
+        for (k, v) in headers {
+            map.append(HeaderName::from_static(k), HeaderValue::from_static(v));
+        }
+        let http = HttpSettings {
+            trusted_proxies: trusted,
+            forwarded_header: mode,
+            ..HttpSettings::default()
+        };
+        client_ip(Some("10.0.0.2".parse().unwrap()), &map, &http)
+    }
+
+    const XFF: ForwardedHeader = ForwardedHeader::XForwardedFor;
+    const FWD: ForwardedHeader = ForwardedHeader::Forwarded;
+
+    #[test]
+    fn without_trusted_proxies_the_peer_is_the_client() {
+        let h = [("x-forwarded-for", "1.1.1.1"), ("forwarded", "for=1.1.1.1")];
+        assert_eq!(ip(0, XFF, &h), "10.0.0.2");
+        assert_eq!(ip(0, FWD, &h), "10.0.0.2");
+    }
+
+    #[test]
+    fn counts_trusted_hops_from_the_right() {
+        let spoofed = [("x-forwarded-for", "6.6.6.6, 203.0.113.7")];
+        assert_eq!(ip(1, XFF, &spoofed), "203.0.113.7");
+        let two = [("x-forwarded-for", "6.6.6.6, 203.0.113.7, 10.0.0.1")];
+        assert_eq!(ip(2, XFF, &two), "203.0.113.7");
+        // Several header lines form one list, in order.
+        let lines = [
+            ("x-forwarded-for", "6.6.6.6"),
+            ("x-forwarded-for", "203.0.113.7"),
+        ];
+        assert_eq!(ip(1, XFF, &lines), "203.0.113.7");
+        // Fewer hops than proxies: the left-most known.
+        assert_eq!(ip(3, XFF, &spoofed), "6.6.6.6");
+        assert_eq!(ip(1, XFF, &[]), "10.0.0.2");
+    }
+
+    #[test]
+    fn only_the_configured_header_counts() {
+        let both = [
+            ("x-forwarded-for", "203.0.113.7"),
+            ("forwarded", "for=6.6.6.6"),
+        ];
+        assert_eq!(ip(1, XFF, &both), "203.0.113.7");
+        let both = [
+            ("x-forwarded-for", "6.6.6.6"),
+            ("forwarded", "for=203.0.113.7;proto=https"),
+        ];
+        assert_eq!(ip(1, FWD, &both), "203.0.113.7");
+    }
+
+    #[test]
+    fn parses_forwarded_elements_ports_and_ipv6() {
+        let h = [(
+            "forwarded",
+            "for=6.6.6.6, for=\"[2001:db8:cafe::17]:4711\";by=10.0.0.1",
+        )];
+        assert_eq!(ip(1, FWD, &h), "2001:db8:cafe::17");
+        assert_eq!(ip(2, FWD, &h), "6.6.6.6");
+        let h = [("forwarded", "for=6.6.6.6, proto=https")];
+        assert_eq!(ip(1, FWD, &h), "unknown", "an element without for=");
+        let h = [("x-forwarded-for", "6.6.6.6, 203.0.113.7:51234")];
+        assert_eq!(ip(1, XFF, &h), "203.0.113.7");
+        let h = [("x-forwarded-for", "[2001:db8::1]")];
+        assert_eq!(ip(1, XFF, &h), "2001:db8::1");
+        let h = [("x-forwarded-for", "_hidden<script>")];
+        assert_eq!(ip(1, XFF, &h), "_hiddenscript");
+    }
 }

@@ -16,6 +16,9 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub last_login_at: Option<DateTimeUtc>,
+    /// Bumped by logout, a reused refresh token and role changes; access tokens carry the
+    /// version they were issued under and stop working once it moves on.
+    pub token_version: i32,
 }
 
 // Hand-written so the encrypted session key and the openid never reach a log line.

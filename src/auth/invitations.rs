@@ -5,7 +5,7 @@ use entity::{departments, invitations, users};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    Set, TransactionTrait,
+    QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -107,6 +107,29 @@ fn invalid(msg: &str) -> AppError {
     }
 }
 
+/// Refuses to let `user_id`, an admin, take another role unless another admin remains.
+/// The admins' rows are locked (in id order) so two admins stepping down at once cannot both
+/// see the other one still there; SQLite has no row locks but serializes this under the
+/// write gate.
+async fn ensure_another_admin(txn: &impl ConnectionTrait, user_id: i64) -> AppResult<()> {
+    let admins: Vec<i64> = users::Entity::find()
+        .select_only()
+        .column(users::Column::Id)
+        .filter(users::Column::Role.eq(Role::Admin.as_str()))
+        .order_by_asc(users::Column::Id)
+        .lock_exclusive()
+        .into_tuple()
+        .all(txn)
+        .await?;
+    if admins.iter().any(|&id| id != user_id) {
+        return Ok(());
+    }
+    Err(AppError::conflict(
+        "last_admin",
+        "you are the only admin: invite another admin and let them redeem first",
+    ))
+}
+
 pub async fn redeem(state: &AppState, user_id: i64, code: &str) -> AppResult<LoginResponse> {
     if code.is_empty() || code.len() > 64 {
         return Err(AppError::validation("code", "must be an invitation code"));
@@ -145,11 +168,26 @@ pub async fn redeem(state: &AppState, user_id: i64, code: &str) -> AppResult<Log
                     .one(txn)
                     .await?
                     .ok_or(AppError::InvalidToken)?;
-                let mut am: users::ActiveModel = user.into();
-                am.role = Set(inv.role.clone());
-                am.department_id = Set(inv.department_id);
-                am.updated_at = Set(now);
-                let user = am.update(txn).await?;
+                if user.role == Role::Admin.as_str() && inv.role != Role::Admin.as_str() {
+                    ensure_another_admin(txn, user_id).await?;
+                }
+                // The version moves with the role, so the user's other logins stop acting
+                // with the old role on their next request.
+                users::Entity::update_many()
+                    .col_expr(users::Column::Role, Expr::value(inv.role.clone()))
+                    .col_expr(users::Column::DepartmentId, Expr::value(inv.department_id))
+                    .col_expr(
+                        users::Column::TokenVersion,
+                        Expr::col(users::Column::TokenVersion).add(1),
+                    )
+                    .col_expr(users::Column::UpdatedAt, Expr::value(now))
+                    .filter(users::Column::Id.eq(user_id))
+                    .exec(txn)
+                    .await?;
+                let user = users::Entity::find_by_id(user_id)
+                    .one(txn)
+                    .await?
+                    .ok_or(AppError::InvalidToken)?;
                 tracing::info!(user_id, role = %inv.role, invitation = inv.id, "invitation redeemed");
                 issue_pair(txn, &state2, &user, None).await
             })

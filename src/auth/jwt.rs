@@ -13,6 +13,9 @@ pub struct Claims {
     pub role: Role,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub dept: Option<i64>,
+    /// The user's token version at issue; tokens from before versions existed count as 0.
+    #[serde(default)]
+    pub ver: i32,
     pub iat: i64,
     pub exp: i64,
     pub iss: String,
@@ -38,6 +41,7 @@ impl JwtKeys {
         user_id: i64,
         role: Role,
         dept: Option<i64>,
+        ver: i32,
         now: DateTime<Utc>,
         ttl_secs: i64,
     ) -> Result<String, jsonwebtoken::errors::Error> {
@@ -45,6 +49,7 @@ impl JwtKeys {
             sub: user_id.to_string(),
             role,
             dept,
+            ver,
             iat: now.timestamp(),
             exp: now.timestamp() + ttl_secs,
             iss: ISSUER.into(),
@@ -71,11 +76,11 @@ mod tests {
     fn issues_verifies_and_expires() {
         let keys = JwtKeys::new(&Secret::new("x".repeat(40)));
         let now = Utc::now();
-        let t = keys.issue(7, Role::Handler, Some(3), now, 60).unwrap();
+        let t = keys.issue(7, Role::Handler, Some(3), 4, now, 60).unwrap();
         let c = keys.verify(&t, now).unwrap();
         assert_eq!(
-            (c.sub.as_str(), c.role, c.dept),
-            ("7", Role::Handler, Some(3))
+            (c.sub.as_str(), c.role, c.dept, c.ver),
+            ("7", Role::Handler, Some(3), 4)
         );
         assert!(keys
             .verify(&t, now + chrono::Duration::seconds(61))

@@ -42,6 +42,7 @@ pub async fn check_rate(state: &AppState, client: &str) -> AppResult<()> {
         .incr_window(&format!("rl:login:{client}"), window)
         .await?;
     if n > state.settings.auth.login_per_minute {
+        tracing::warn!(client, "login rate limit reached");
         return Err(AppError::TooManyRequests {
             code: "rate_limited",
             message: "too many login attempts from this address; wait a minute".into(),

@@ -50,17 +50,14 @@ pub struct RedeemRequest {
     pub code: String,
 }
 
-/// The client address used for rate limits: the peer, or the first `X-Forwarded-For` hop when
-/// the deployment says a trusted load balancer sets it.
-pub(crate) fn client_addr(req: &HttpRequest, state: &AppState) -> String {
-    if state.settings.http.trust_forwarded_for {
-        if let Some(ip) = req.connection_info().realip_remote_addr() {
-            return ip.to_string();
-        }
-    }
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
+/// The client address used for rate limits (and logged): the peer, or the hop the configured
+/// number of trusted proxies vouch for (see [`crate::telemetry::client_ip`]).
+pub fn client_addr(req: &HttpRequest, state: &AppState) -> String {
+    crate::telemetry::client_ip(
+        req.peer_addr().map(|a| a.ip()),
+        req.headers(),
+        &state.settings.http,
+    )
 }
 
 /// Exchange a `wx.login` code for tokens. Retrying the same code within its five-minute life
@@ -100,7 +97,8 @@ pub async fn refresh(
     ))
 }
 
-/// Revoke the login that the given refresh token belongs to.
+/// Revoke the login that the given refresh token belongs to. The caller's access tokens stop
+/// working on their next request (other logins of the same user refresh once).
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
     request_body = RefreshRequest,
     responses((status = 204), (status = 401, body = ErrorBody)),
@@ -114,11 +112,14 @@ pub async fn logout(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Redeem a staff invitation: the caller takes its role (and department), and gets new tokens.
+/// Redeem a staff invitation: the caller takes its role (and department), and gets new tokens;
+/// the user's other logins must refresh. The only admin may not take another role.
 #[utoipa::path(post, path = "/api/v1/auth/invitations/redeem", tag = "auth",
     request_body = RedeemRequest,
     responses((status = 200, body = LoginResponse),
-        (status = 400, description = "`invitation_invalid`: unknown, expired or used", body = ErrorBody)),
+        (status = 400, description = "`invitation_invalid`: unknown, expired or used", body = ErrorBody),
+        (status = 401, description = "`unauthenticated` or `invalid_token`", body = ErrorBody),
+        (status = 409, description = "`last_admin`: the only admin may not take another role", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn redeem_invitation(
     caller: Caller,

@@ -4,7 +4,10 @@
 use chrono::{DateTime, Duration, Utc};
 use entity::{refresh_tokens, users};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set,
+    TransactionTrait,
+};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -68,7 +71,14 @@ pub async fn issue_pair<C: ConnectionTrait>(
     let ttl = state.settings.auth.access_ttl_secs;
     let access = state
         .jwt
-        .issue(user.id, role, user.department_id, now, ttl)
+        .issue(
+            user.id,
+            role,
+            user.department_id,
+            user.token_version,
+            now,
+            ttl,
+        )
         .map_err(AppError::internal)?;
     let refresh = random_token(32);
     let expires_at = now + Duration::days(state.settings.auth.refresh_ttl_days);
@@ -101,67 +111,134 @@ fn invalid_refresh() -> AppError {
     }
 }
 
-pub async fn refresh(state: &AppState, token: &str) -> AppResult<LoginResponse> {
-    let now = state.clock.now();
-    let db = &state.db;
-    let found = refresh_tokens::Entity::find()
-        .filter(refresh_tokens::Column::TokenHash.eq(sha256_hex(token)))
-        .one(db)
-        .await?
-        .ok_or_else(invalid_refresh)?;
-    if found.revoked_at.is_some() || found.expires_at <= now {
-        return Err(invalid_refresh());
-    }
-    // Spend the token; the condition makes two concurrent refreshes with one token a reuse.
-    let spent = refresh_tokens::Entity::update_many()
-        .col_expr(refresh_tokens::Column::UsedAt, Expr::value(now))
-        .filter(refresh_tokens::Column::Id.eq(found.id))
-        .filter(refresh_tokens::Column::UsedAt.is_null())
-        .filter(refresh_tokens::Column::RevokedAt.is_null())
-        .exec(db)
-        .await?;
-    if spent.rows_affected != 1 {
-        revoke_family(db, &found.family_id, now).await?;
-        tracing::warn!(
-            user_id = found.user_id,
-            "refresh token reused; family revoked"
-        );
-        return Err(AppError::Unauthorized {
-            code: "refresh_token_reused",
-            message: "this refresh token was already used; every session of this login is revoked"
-                .into(),
-        });
-    }
-    let user = users::Entity::find_by_id(found.user_id)
-        .one(db)
-        .await?
-        .ok_or_else(invalid_refresh)?;
-    issue_pair(db, state, &user, Some(found.family_id)).await
+/// What a refresh transaction found: a new pair, or a spent token presented again (whose
+/// revocation must commit although the caller gets an error).
+enum Refreshed {
+    Issued(LoginResponse),
+    Reused { user_id: i64 },
 }
 
-pub async fn revoke_family<C: ConnectionTrait>(
+/// Spends `token` and issues the next pair of its login in one transaction. The user's row is
+/// locked first, as logout and reuse do, so a refresh racing them either commits before them
+/// (and its new token is revoked with the rest) or sees the login revoked.
+pub async fn refresh(state: &AppState, token: &str) -> AppResult<LoginResponse> {
+    let now = state.clock.now();
+    let hash = sha256_hex(token);
+    let st = state.clone();
+    let _gate = state.write_guard().await;
+    let outcome = state
+        .db
+        .transaction::<_, Refreshed, AppError>(move |txn| {
+            Box::pin(async move {
+                let user_id = find_by_hash(txn, &hash)
+                    .await?
+                    .ok_or_else(invalid_refresh)?
+                    .user_id;
+                let user = users::Entity::find_by_id(user_id)
+                    .lock_exclusive()
+                    .one(txn)
+                    .await?
+                    .ok_or_else(invalid_refresh)?;
+                // Read again under the lock: a logout or reuse may have committed meanwhile.
+                let found = find_by_hash(txn, &hash)
+                    .await?
+                    .ok_or_else(invalid_refresh)?;
+                if found.revoked_at.is_some() || found.expires_at <= now {
+                    return Err(invalid_refresh());
+                }
+                let spent = refresh_tokens::Entity::update_many()
+                    .col_expr(refresh_tokens::Column::UsedAt, Expr::value(now))
+                    .filter(refresh_tokens::Column::Id.eq(found.id))
+                    .filter(refresh_tokens::Column::UsedAt.is_null())
+                    .filter(refresh_tokens::Column::RevokedAt.is_null())
+                    .exec(txn)
+                    .await?;
+                if spent.rows_affected != 1 {
+                    revoke_login(txn, user.id, Some(&found.family_id), now).await?;
+                    return Ok(Refreshed::Reused { user_id: user.id });
+                }
+                issue_pair(txn, &st, &user, Some(found.family_id))
+                    .await
+                    .map(Refreshed::Issued)
+            })
+        })
+        .await?;
+    match outcome {
+        Refreshed::Issued(pair) => Ok(pair),
+        Refreshed::Reused { user_id } => {
+            tracing::warn!(user_id, "refresh token reused; login revoked");
+            Err(AppError::Unauthorized {
+                code: "refresh_token_reused",
+                message:
+                    "this refresh token was already used; every session of this login is revoked"
+                        .into(),
+            })
+        }
+    }
+}
+
+async fn find_by_hash<C: ConnectionTrait>(
     db: &C,
-    family: &str,
+    hash: &str,
+) -> AppResult<Option<refresh_tokens::Model>> {
+    Ok(refresh_tokens::Entity::find()
+        .filter(refresh_tokens::Column::TokenHash.eq(hash))
+        .one(db)
+        .await?)
+}
+
+/// Ends a login: bumps the user's token version, so every access token issued before stops
+/// working on its next request (the user's other logins refresh once), and revokes the
+/// login's refresh tokens. The version is bumped first: that locks the user's row before the
+/// tokens are touched, in the same order as [`refresh`].
+pub async fn revoke_login<C: ConnectionTrait>(
+    db: &C,
+    user_id: i64,
+    family: Option<&str>,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    refresh_tokens::Entity::update_many()
-        .col_expr(refresh_tokens::Column::RevokedAt, Expr::value(now))
-        .filter(refresh_tokens::Column::FamilyId.eq(family))
-        .filter(refresh_tokens::Column::RevokedAt.is_null())
+    bump_token_version(db, user_id).await?;
+    if let Some(family) = family {
+        refresh_tokens::Entity::update_many()
+            .col_expr(refresh_tokens::Column::RevokedAt, Expr::value(now))
+            .filter(refresh_tokens::Column::FamilyId.eq(family))
+            .filter(refresh_tokens::Column::RevokedAt.is_null())
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Makes every access token of `user_id` issued so far invalid on its next request.
+pub async fn bump_token_version<C: ConnectionTrait>(db: &C, user_id: i64) -> AppResult<()> {
+    users::Entity::update_many()
+        .col_expr(
+            users::Column::TokenVersion,
+            Expr::col(users::Column::TokenVersion).add(1),
+        )
+        .filter(users::Column::Id.eq(user_id))
         .exec(db)
         .await?;
     Ok(())
 }
 
-/// Logs out the login that `token` belongs to. Unknown tokens are ignored (idempotent).
+/// Logs out the login that `token` belongs to, and ends the caller's access tokens even when
+/// the refresh token is unknown (idempotent).
 pub async fn logout(state: &AppState, caller_id: i64, token: &str) -> AppResult<()> {
-    if let Some(found) = refresh_tokens::Entity::find()
-        .filter(refresh_tokens::Column::TokenHash.eq(sha256_hex(token)))
-        .filter(refresh_tokens::Column::UserId.eq(caller_id))
-        .one(&state.db)
-        .await?
-    {
-        revoke_family(&state.db, &found.family_id, state.clock.now()).await?;
-    }
+    let now = state.clock.now();
+    let hash = sha256_hex(token);
+    let _gate = state.write_guard().await;
+    state
+        .db
+        .transaction::<_, (), AppError>(move |txn| {
+            Box::pin(async move {
+                let family = find_by_hash(txn, &hash)
+                    .await?
+                    .filter(|t| t.user_id == caller_id)
+                    .map(|t| t.family_id);
+                revoke_login(txn, caller_id, family.as_deref(), now).await
+            })
+        })
+        .await?;
     Ok(())
 }

@@ -421,3 +421,169 @@ async fn demo_mode_logs_in_seeded_staff() {
     let depts = app.get("/api/v1/departments", Some(token)).await;
     assert_eq!(depts.body.as_array().map(Vec::len), Some(4));
 }
+
+/// Item 13: logging out ends the login's access token on the very next request, not when it
+/// expires 15 minutes later.
+#[tokio::test]
+async fn logout_ends_the_access_token_on_the_next_request() {
+    let app = spawn_app().await;
+    let login = app.login("gina-1").await;
+    let access = login.body["access_token"].as_str().unwrap();
+    let refresh = login.body["refresh_token"].as_str().unwrap();
+    assert_eq!(app.get("/api/v1/me", Some(access)).await.status, 200);
+    let out = app
+        .post(
+            "/api/v1/auth/logout",
+            Some(access),
+            json!({ "refresh_token": refresh }),
+        )
+        .await;
+    assert_eq!(out.status, 204, "{:?}", out.body);
+    let me = app.get("/api/v1/me", Some(access)).await;
+    assert_eq!((me.status, me.code()), (401, "invalid_token"));
+    // Logging in again works as before.
+    let again = app.login("gina-2").await;
+    let access = again.body["access_token"].as_str().unwrap();
+    assert_eq!(app.get("/api/v1/me", Some(access)).await.status, 200);
+}
+
+/// Item 13: once a spent refresh token comes back, every access token of that login stops
+/// working at once: the thief's and the owner's.
+#[tokio::test]
+async fn a_reused_refresh_token_ends_the_stolen_access_tokens_at_once() {
+    let app = spawn_app().await;
+    let login = app.login("hank-1").await;
+    let a0 = login.body["access_token"].as_str().unwrap().to_string();
+    let r0 = login.body["refresh_token"].as_str().unwrap().to_string();
+    // The thief refreshes with the stolen token first…
+    let stolen = app
+        .post("/api/v1/auth/refresh", None, json!({ "refresh_token": r0 }))
+        .await;
+    assert_eq!(stolen.status, 200, "{:?}", stolen.body);
+    let a1 = stolen.body["access_token"].as_str().unwrap().to_string();
+    assert_eq!(app.get("/api/v1/me", Some(&a1)).await.status, 200);
+    // …then the owner's client presents the same token: reuse.
+    let replay = app
+        .post("/api/v1/auth/refresh", None, json!({ "refresh_token": r0 }))
+        .await;
+    assert_eq!(
+        (replay.status, replay.code()),
+        (401, "refresh_token_reused")
+    );
+    for token in [&a0, &a1] {
+        let me = app.get("/api/v1/me", Some(token)).await;
+        assert_eq!((me.status, me.code()), (401, "invalid_token"));
+    }
+    let fresh = app.login("hank-2").await;
+    let access = fresh.body["access_token"].as_str().unwrap();
+    assert_eq!(app.get("/api/v1/me", Some(access)).await.status, 200);
+}
+
+/// Item 13: spending a refresh token and issuing the next happen in one transaction, so two
+/// concurrent refreshes with one token are one success and one reuse, and the reuse revokes the
+/// winner's new token too (it cannot slip in after the revocation).
+#[tokio::test]
+async fn concurrent_refreshes_with_one_token_leave_nothing_alive() {
+    let app = spawn_app().await;
+    for i in 0..8 {
+        let login = app.login(&format!("ivan{i}-1")).await;
+        let r0 = login.body["refresh_token"].as_str().unwrap().to_string();
+        let body = json!({ "refresh_token": r0 });
+        let (a, b) = tokio::join!(
+            app.post("/api/v1/auth/refresh", None, body.clone()),
+            app.post("/api/v1/auth/refresh", None, body.clone())
+        );
+        let mut codes = [a.code().to_string(), b.code().to_string()];
+        codes.sort();
+        assert_eq!(
+            codes,
+            ["".to_string(), "refresh_token_reused".to_string()],
+            "{:?} {:?}",
+            a.body,
+            b.body
+        );
+        let winner = if a.status == 200 { &a } else { &b };
+        let r1 = winner.body["refresh_token"].as_str().unwrap();
+        let again = app
+            .post("/api/v1/auth/refresh", None, json!({ "refresh_token": r1 }))
+            .await;
+        assert_eq!(
+            (again.status, again.code()),
+            (401, "invalid_refresh_token"),
+            "round {i}: the winner's token outlived the revocation"
+        );
+        let access = winner.body["access_token"].as_str().unwrap();
+        assert_eq!(app.get("/api/v1/me", Some(access)).await.status, 401);
+    }
+}
+
+/// Item 14: behind one trusted load balancer, the client address is the right-most
+/// `X-Forwarded-For` entry (the one the balancer appended); whatever the client put to its
+/// left, or in a `Forwarded:` header, does not give it a fresh rate-limit bucket.
+#[tokio::test]
+async fn login_rate_limit_counts_the_address_the_trusted_proxy_saw() {
+    let app = spawn_with(|s| {
+        s.auth.login_per_minute = 3;
+        s.http.trusted_proxies = 1;
+    })
+    .await;
+    let login = |i: usize, real: &'static str| {
+        let req = app
+            .http
+            .post(app.url("/api/v1/auth/wechat-login"))
+            .header("x-forwarded-for", format!("198.51.100.{i}, {real}"))
+            .header("forwarded", format!("for=198.51.100.{i}"))
+            .json(&json!({ "code": format!("xff{i}-1") }));
+        app.send(req)
+    };
+    for i in 0..3 {
+        assert_eq!(login(i, "203.0.113.7").await.status, 200);
+    }
+    let r = login(3, "203.0.113.7").await;
+    assert_eq!((r.status, r.code()), (429, "rate_limited"));
+    // Another client behind the same balancer has a bucket of its own.
+    assert_eq!(login(4, "203.0.113.8").await.status, 200);
+}
+
+/// Item 14: with no trusted proxy (the default) forwarding headers are ignored entirely.
+#[tokio::test]
+async fn without_trusted_proxies_forwarding_headers_are_ignored() {
+    let app = spawn_with(|s| s.auth.login_per_minute = 2).await;
+    for i in 0..3 {
+        let req = app
+            .http
+            .post(app.url("/api/v1/auth/wechat-login"))
+            .header("x-forwarded-for", format!("198.51.100.{i}"))
+            .header("forwarded", format!("for=198.51.100.{i}"))
+            .json(&json!({ "code": format!("direct{i}-1") }));
+        let r = app.send(req).await;
+        let want = if i < 2 { 200 } else { 429 };
+        assert_eq!(r.status, want, "{i}: {:?}", r.body);
+    }
+}
+
+/// Item 14: a balancer that writes RFC 7239 `Forwarded:` instead: the right-most `for=` counts,
+/// and an `X-Forwarded-For` sent by the client is ignored.
+#[tokio::test]
+async fn forwarded_header_mode_counts_the_right_most_for() {
+    let app = spawn_with(|s| {
+        s.auth.login_per_minute = 2;
+        s.http.trusted_proxies = 1;
+        s.http.forwarded_header = minxin::config::ForwardedHeader::Forwarded;
+    })
+    .await;
+    for i in 0..3 {
+        let req = app
+            .http
+            .post(app.url("/api/v1/auth/wechat-login"))
+            .header("x-forwarded-for", format!("198.51.100.{i}"))
+            .header(
+                "forwarded",
+                format!("for=198.51.100.{i};proto=https, for=\"[2001:db8::7]:4711\""),
+            )
+            .json(&json!({ "code": format!("fwd{i}-1") }));
+        let r = app.send(req).await;
+        let want = if i < 2 { 200 } else { 429 };
+        assert_eq!(r.status, want, "{i}: {:?}", r.body);
+    }
+}

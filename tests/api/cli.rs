@@ -89,6 +89,7 @@ async fn demo_server_serves_logs_without_secrets_and_stops_gracefully() {
     drop(listener);
     let mut child = base_command(dir.path())
         .args(["serve", "--demo", "--bind", &format!("127.0.0.1:{port}")])
+        .env("MINXIN_TRUSTED_PROXIES", "1")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -120,6 +121,8 @@ async fn demo_server_serves_logs_without_secrets_and_stops_gracefully() {
     assert!(up, "server did not come up");
     let login: serde_json::Value = http
         .post(format!("{base}/api/v1/auth/wechat-login"))
+        // As a trusted balancer would pass it on, after a client's forged entry.
+        .header("x-forwarded-for", "198.51.100.9, 203.0.113.7")
         .json(&json!({ "code": "admin-1" }))
         .send()
         .await
@@ -165,6 +168,13 @@ async fn demo_server_serves_logs_without_secrets_and_stops_gracefully() {
         "WebSocket tickets stay out of the logs"
     );
     assert!(!logs.contains("session_key\":"), "{logs}");
+    // The log names the address the rate limit counted, never the forged one.
+    assert!(
+        logs.lines()
+            .any(|l| l.contains("wechat login") && l.contains("203.0.113.7")),
+        "{logs}"
+    );
+    assert!(!logs.contains("198.51.100.9"), "{logs}");
 }
 
 /// A client's mistakes are routine: at most INFO, naming the code; and logs written into a pipe

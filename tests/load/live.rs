@@ -108,7 +108,7 @@ pub async fn setup(residents: usize) -> anyhow::Result<Setup> {
         ids.extend(first..=last);
     }
     let keys = JwtKeys::new(&settings.auth.jwt_secret);
-    let token = |id: i64, role: Role| keys.issue(id, role, None, now, 4 * 3600);
+    let token = |id: i64, role: Role| keys.issue(id, role, None, 0, now, 4 * 3600);
     let leader = token(leader_id, Role::Leader)?;
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
