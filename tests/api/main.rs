@@ -8,6 +8,8 @@ mod cluster;
 mod common;
 mod errors;
 mod live;
+mod live_recovery;
 mod ops;
+mod outage;
 mod roles;
 mod rota;
