@@ -46,8 +46,8 @@ pub fn resume_key(token: &str) -> String {
     format!("live:resume:{}", sha256_hex(token))
 }
 
-/// An error answering the client message numbered `.0`.
-type Reply = (u64, String, String);
+/// The worker finished the client message numbered `.0`; with the error to answer, if any.
+type Reply = (u64, Option<(String, String)>);
 
 /// Commands waiting for the socket's worker; more than this and the client is told to wait.
 const PENDING_COMMANDS: usize = 16;
@@ -64,6 +64,8 @@ struct Conn {
     work: tokio::sync::mpsc::Sender<(u64, ClientMsg)>,
     /// The worker's errors, to be sent in order with everything else.
     replies: tokio::sync::mpsc::Receiver<Reply>,
+    /// Commands handed to the worker and not finished yet.
+    pending: usize,
     out_seq: u64,
     in_ack: u64,
     tokens: f64,
@@ -92,6 +94,30 @@ impl Conn {
             in_reply_to,
         }))
         .await
+    }
+
+    /// Notes a finished command and answers its error, if any; false if the socket is gone.
+    async fn finished(&mut self, (seq, err): Reply) -> bool {
+        self.pending = self.pending.saturating_sub(1);
+        match err {
+            Some((code, message)) => self.error(&code, message, Some(seq)).await,
+            None => true,
+        }
+    }
+
+    /// Waits (bounded) for the commands still with the worker, before the socket closes.
+    async fn settle(&mut self) {
+        let deadline = tokio::time::Instant::now() + COMMAND_TIMEOUT * 2;
+        while self.pending > 0 {
+            match tokio::time::timeout_at(deadline, self.replies.recv()).await {
+                Ok(Some(reply)) => {
+                    if !self.finished(reply).await {
+                        return;
+                    }
+                }
+                _ => return,
+            }
+        }
     }
 
     /// Token bucket: `rate` messages a second, bursts of twice that.
@@ -150,7 +176,9 @@ impl Conn {
             }
             ClientMsg::Pong {} => {}
             msg => {
-                if self.work.try_send((incoming.seq, msg)).is_err() {
+                if self.work.try_send((incoming.seq, msg)).is_ok() {
+                    self.pending += 1;
+                } else {
                     let busy = "too many commands waiting; try again".to_string();
                     if !self.error("busy", busy, Some(incoming.seq)).await {
                         return Flow::Close(1000, String::new());
@@ -162,8 +190,8 @@ impl Conn {
     }
 }
 
-/// Runs the socket's room commands one at a time, in order, off the socket's loop; errors go
-/// back to the loop as replies.
+/// Runs the socket's room commands one at a time, in order, off the socket's loop; each
+/// outcome goes back to the loop.
 async fn work(
     state: AppState,
     ticket: Ticket,
@@ -173,14 +201,14 @@ async fn work(
     while let Some((seq, msg)) = commands.recv().await {
         let outcome = tokio::time::timeout(COMMAND_TIMEOUT, dispatch(&state, &ticket, msg)).await;
         let err = match outcome {
-            Ok(Ok(())) => continue,
-            Ok(Err(e)) => e,
-            Err(_) => (
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => Some(e),
+            Err(_) => Some((
                 "broker_unavailable".to_string(),
                 "the room could not be reached in time; try again".to_string(),
-            ),
+            )),
         };
-        if replies.send((seq, err.0, err.1)).await.is_err() {
+        if replies.send((seq, err)).await.is_err() {
             return;
         }
     }
@@ -366,6 +394,7 @@ pub async fn run(
         ticket: ticket.clone(),
         work: work_tx,
         replies,
+        pending: 0,
         out_seq: 0,
         in_ack: 0,
         tokens: f64::from(live.messages_per_second.max(1)) * 2.0,
@@ -539,8 +568,8 @@ async fn serve(
                 let Some(msg) = msg else { return gone(kill) };
                 if !conn.send(&msg).await { return Flow::Continue; }
             }
-            Some((seq, code, message)) = conn.replies.recv() => {
-                if !conn.error(&code, message, Some(seq)).await { return Flow::Continue; }
+            Some(reply) = conn.replies.recv() => {
+                if !conn.finished(reply).await { return Flow::Continue; }
             }
             changed = position.changed() => {
                 if changed.is_err() { return gone(kill); }
@@ -562,6 +591,9 @@ async fn serve(
                 let latest = kill.borrow_and_update().clone();
                 if changed.is_err() && latest.is_none() { return Flow::Continue; }
                 if let Some((code, reason)) = latest {
+                    // The socket's own command may be what closes it (`end_session`): let it
+                    // finish its work first.
+                    conn.settle().await;
                     return Flow::Close(code, reason);
                 }
             }
