@@ -106,8 +106,9 @@ pub async fn apply(
             .compare_and_set(&key, old.as_deref(), &new, ROOM_TTL)
             .await?
         {
-            announce(state, session_id, &events).await?;
+            // Logged before it is announced: whoever hears of a change finds it in the log.
             record(state, session_id, &events, actor).await;
+            announce(state, session_id, &events).await?;
             return Ok((room, events));
         }
         // Someone else changed the room first: read it again and retry.
