@@ -588,10 +588,16 @@ async fn run_timer(state: AppState, hub: Arc<Hub>, session_id: i64) {
         tick.tick().await;
         let changes = hub.take_presence(session_id);
         if !changes.is_empty() {
-            let cmd = Command::Presence { changes };
-            if let Err(e) = store::apply(&state, session_id, cmd, None).await {
-                tracing::warn!(session_id, error = %e, "presence not recorded");
-            }
+            // A task of its own: when the last socket leaves, this timer is aborted, and the
+            // changes it already took must still be recorded.
+            let state = state.clone();
+            let flush = tokio::spawn(async move {
+                let cmd = Command::Presence { changes };
+                if let Err(e) = store::apply(&state, session_id, cmd, None).await {
+                    tracing::warn!(session_id, error = %e, "presence not recorded");
+                }
+            });
+            let _ = flush.await;
         }
         match state
             .broker
