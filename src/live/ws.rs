@@ -62,7 +62,7 @@ struct Conn {
     /// Room commands go to a worker task, so broker work never stalls reading frames,
     /// answering pings or sending.
     work: tokio::sync::mpsc::Sender<(u64, ClientMsg)>,
-    /// The worker's errors, to be sent in order with everything else.
+    /// What the worker finished, with errors to send in order with everything else.
     replies: tokio::sync::mpsc::Receiver<Reply>,
     /// Commands handed to the worker and not finished yet.
     pending: usize,
