@@ -157,9 +157,16 @@ impl From<sea_orm::TransactionError<AppError>> for AppError {
     }
 }
 
+/// The broker (Redis) is down or not answering: every broker call is bounded, so the client
+/// learns at once that it should retry shortly, instead of waiting or seeing a 500.
 impl From<crate::broker::BrokerError> for AppError {
     fn from(e: crate::broker::BrokerError) -> Self {
-        Self::Internal(e.into())
+        tracing::error!(error = %format!("{:#}", anyhow::Error::from(e)), "broker unavailable");
+        Self::Unavailable {
+            code: "broker_unavailable",
+            message: "a shared service is briefly unavailable; try again in a moment".into(),
+            retry_after_secs: BROKER_RETRY_AFTER_SECS,
+        }
     }
 }
 
@@ -178,6 +185,9 @@ impl AppError {
         }
     }
 }
+
+/// What `Retry-After` says while the broker is unavailable; it reconnects within seconds.
+pub const BROKER_RETRY_AFTER_SECS: u64 = 2;
 
 impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {

@@ -70,7 +70,7 @@ pub fn client_addr(req: &HttpRequest, state: &AppState) -> String {
         (status = 403, description = "`wechat_user_blocked`", body = ErrorBody),
         (status = 422, body = ErrorBody),
         (status = 429, description = "`rate_limited` or `wechat_rate_limited`, with Retry-After", body = ErrorBody),
-        (status = 503, description = "`wechat_unavailable`, with Retry-After", body = ErrorBody)))]
+        (status = 503, description = "`wechat_unavailable` or `broker_unavailable`, with Retry-After", body = ErrorBody)))]
 pub async fn wechat_login(
     req: HttpRequest,
     state: web::Data<AppState>,

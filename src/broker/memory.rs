@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use tokio::sync::{broadcast, mpsc};
 use tokio::time::Instant;
 
-use super::{Broker, BrokerResult, Subscription};
+use super::{Broker, BrokerResult, Delivery, Subscription};
 
 #[derive(Default)]
 pub struct MemoryBroker {
@@ -150,12 +150,17 @@ impl Broker for MemoryBroker {
             loop {
                 match rx.recv().await {
                     Ok(msg) => {
-                        if tx.send(msg).await.is_err() {
+                        if tx.send(Delivery::Message(msg)).await.is_err() {
                             break;
                         }
                     }
                     Err(broadcast::error::RecvError::Lagged(n)) => {
-                        tracing::warn!(skipped = n, "slow subscriber lost messages");
+                        // The reader fell behind and messages are gone: say so, so it resyncs
+                        // from the stored state instead of carrying on without them.
+                        tracing::warn!(skipped = n, "slow subscriber lost messages: resync");
+                        if tx.send(Delivery::Resync).await.is_err() {
+                            break;
+                        }
                     }
                     Err(broadcast::error::RecvError::Closed) => break,
                 }
@@ -193,8 +198,39 @@ impl Broker for MemoryBroker {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[tokio::test]
     async fn memory_broker_keeps_the_contract() {
-        super::super::contract::run(&super::MemoryBroker::default()).await;
+        super::super::contract::run(&MemoryBroker::default()).await;
+    }
+
+    /// A burst larger than the channel's buffers while the reader is busy: every message
+    /// arrives, or the gap is marked so the reader can resync; never a silent loss.
+    #[tokio::test]
+    async fn a_lagging_subscriber_is_told_to_resync() {
+        let b = MemoryBroker::default();
+        let mut sub = b.subscribe("room").await.unwrap();
+        let total = 5_000u32;
+        for i in 0..total {
+            b.publish("room", &i.to_be_bytes()).await.unwrap();
+        }
+        let (mut got, mut resyncs, mut last) = (0u32, 0u32, None);
+        while let Ok(Some(d)) = tokio::time::timeout(Duration::from_millis(300), sub.recv()).await {
+            match d {
+                Delivery::Message(m) => {
+                    got += 1;
+                    last = Some(u32::from_be_bytes(m.try_into().unwrap()));
+                }
+                Delivery::Resync => resyncs += 1,
+            }
+        }
+        assert!(got < total, "the burst overflows the buffers in this setup");
+        assert!(
+            resyncs > 0,
+            "{} of {total} messages lost silently",
+            total - got
+        );
+        assert_eq!(last, Some(total - 1), "messages after the gap still arrive");
     }
 }

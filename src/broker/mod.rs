@@ -14,14 +14,31 @@ pub mod redis;
 pub enum BrokerError {
     #[error("redis: {0}")]
     Redis(#[from] ::redis::RedisError),
+    /// The broker did not answer within `CALL_TIMEOUT`: callers fail fast instead of hanging.
+    #[error("broker: no answer within {0:?}")]
+    Timeout(Duration),
     #[error("broker: {0}")]
     Other(String),
 }
 
 pub type BrokerResult<T> = Result<T, BrokerError>;
 
-/// Messages of one channel, in publication order, for as long as the receiver is kept.
-pub type Subscription = mpsc::Receiver<Vec<u8>>;
+/// The longest any single broker call may take, reconnection included; past it the call fails
+/// (and the HTTP layer answers 503 `broker_unavailable`).
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// What a subscription yields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    Message(Vec<u8>),
+    /// Messages may have been lost (the subscription reconnected, or its reader fell behind):
+    /// the reader must rebuild what it derives from them from the stored state.
+    Resync,
+}
+
+/// Messages of one channel, in publication order, for as long as the receiver is kept; a gap
+/// is never silent but marked by `Delivery::Resync`.
+pub type Subscription = mpsc::Receiver<Delivery>;
 
 #[async_trait]
 pub trait Broker: Send + Sync + 'static {
@@ -127,8 +144,8 @@ pub(crate) mod contract {
         let two = tokio::time::timeout(Duration::from_secs(5), sub.recv())
             .await
             .unwrap();
-        assert_eq!(one.as_deref(), Some(&b"one"[..]));
-        assert_eq!(two.as_deref(), Some(&b"two"[..]));
+        assert_eq!(one, Some(Delivery::Message(b"one".to_vec())));
+        assert_eq!(two, Some(Delivery::Message(b"two".to_vec())));
 
         b.queue_push("q", b"1").await.unwrap();
         b.queue_push("q", b"2").await.unwrap();

@@ -18,6 +18,7 @@ use super::protocol::{
 use super::queue::estimated_wait_secs;
 use super::room::{Command, EventKind, Phase, Room, RoomEvent};
 use super::store::{self, Broadcast};
+use crate::broker::Delivery;
 use crate::state::AppState;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -157,24 +158,50 @@ impl Hub {
         }
     }
 
-    /// Forgets a socket; true if it was still the user's current one (not replaced).
-    pub fn unregister(&self, session_id: i64, user_id: i64, conn_id: &str) -> bool {
-        let mut sessions = lock(&self.sessions);
-        let Some(local) = sessions.get_mut(&session_id) else {
-            return false;
-        };
-        let current = local.conns.get(&user_id).is_some_and(|c| c.id == conn_id);
-        if current {
-            local.conns.remove(&user_id);
-        }
-        if local.conns.is_empty() {
-            if let Some(local) = sessions.remove(&session_id) {
-                for t in local.tasks {
-                    t.abort();
+    /// Forgets a socket. `away`: its resident is now gone (noted only if it was still the
+    /// user's current socket, not a replaced one). The last socket of a session here takes the
+    /// session's pending presence changes along and records them itself, since the timer that
+    /// would have flushed them stops with it.
+    pub fn unregister(
+        &self,
+        state: &AppState,
+        session_id: i64,
+        user_id: i64,
+        conn_id: &str,
+        away: bool,
+    ) {
+        let pending = {
+            let mut sessions = lock(&self.sessions);
+            let Some(local) = sessions.get_mut(&session_id) else {
+                return;
+            };
+            if local.conns.get(&user_id).is_some_and(|c| c.id == conn_id) {
+                local.conns.remove(&user_id);
+                if away {
+                    local.presence.push((user_id, true));
                 }
             }
+            if !local.conns.is_empty() {
+                return;
+            }
+            let Some(local) = sessions.remove(&session_id) else {
+                return;
+            };
+            for t in local.tasks {
+                t.abort();
+            }
+            local.presence
+        };
+        if pending.is_empty() {
+            return;
         }
-        current
+        let state = state.clone();
+        tokio::spawn(async move {
+            let cmd = Command::Presence { changes: pending };
+            if let Err(e) = store::apply(&state, session_id, cmd, None).await {
+                tracing::warn!(session_id, error = %e, "presence not recorded");
+            }
+        });
     }
 
     pub fn local_connections(&self) -> usize {
@@ -278,6 +305,38 @@ impl Hub {
         }
     }
 
+    /// After a gap in the room's channel (re-subscribed, or fell behind): adopt the stored
+    /// room, replay to each socket what it missed since the room this instance last saw, and
+    /// send every socket fresh views and, where due, media credentials.
+    fn resync(&self, state: &AppState, session_id: i64, cached: Arc<CachedRoom>) {
+        let mut sessions = lock(&self.sessions);
+        let Some(local) = sessions.get_mut(&session_id) else {
+            return;
+        };
+        let since = local.cached.as_ref().map(|c| c.room.seq);
+        local.cached = Some(cached.clone());
+        let room = &cached.room;
+        for (user_id, c) in &local.conns {
+            let viewer = (!c.role.is_host()).then_some(*user_id);
+            let missed = since.and_then(|seq| room.missed_since(seq, viewer));
+            if let Some(events) = missed.filter(|e| !e.is_empty()) {
+                send_or_kill(c, ServerMsg::Replay { events });
+            }
+            force_views(c, *user_id, room, &cached.positions);
+            let leader = local.leader_id == Some(*user_id) && c.role == ConnRole::Leader;
+            if room.on_stage().is_some() && (room.on_stage() == Some(*user_id) || leader) {
+                if let Some(grant) = media_grant(state, session_id, *user_id, room) {
+                    send_or_kill(c, ServerMsg::Media(grant));
+                }
+            }
+            if room.ended {
+                let _ = c
+                    .kill
+                    .send(Some((close::ENDED, "the session has ended".into())));
+            }
+        }
+    }
+
     fn deliver_signal(
         &self,
         session_id: i64,
@@ -349,6 +408,16 @@ fn push_views(c: &Conn, user_id: i64, room: &Room, positions: &HashMap<i64, usiz
             }
             changed
         });
+    }
+}
+
+/// Like `push_views`, but sent even when unchanged: after a gap the client may hold anything.
+fn force_views(c: &Conn, user_id: i64, room: &Room, positions: &HashMap<i64, usize>) {
+    if c.role.is_host() {
+        c.queue.send_replace(Some(queue_view(room)));
+    } else if positions.contains_key(&user_id) {
+        c.position.send_replace(None);
+        push_views(c, user_id, room, positions);
     }
 }
 
@@ -452,7 +521,14 @@ async fn listen(state: AppState, hub: Arc<Hub>, session_id: i64) {
             return;
         }
     };
-    while let Some(bytes) = sub.recv().await {
+    while let Some(delivery) = sub.recv().await {
+        let bytes = match delivery {
+            Delivery::Message(bytes) => bytes,
+            Delivery::Resync => {
+                resync(&state, &hub, session_id).await;
+                continue;
+            }
+        };
         let Ok(b) = serde_json::from_slice::<Broadcast>(&bytes) else {
             continue;
         };
@@ -477,6 +553,29 @@ async fn listen(state: AppState, hub: Arc<Hub>, session_id: i64) {
     }
 }
 
+/// Rebuilds this instance's view of the room from its stored state after a gap in the
+/// channel; the broker has just come back, so a few quick retries cover a slow first read.
+async fn resync(state: &AppState, hub: &Hub, session_id: i64) {
+    for attempt in 0..5u32 {
+        match store::load(state, session_id).await {
+            Ok(Some(room)) => {
+                tracing::info!(session_id, seq = room.seq, "live room resynced after a gap");
+                hub.resync(state, session_id, Arc::new(CachedRoom::new(room)));
+                return;
+            }
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(session_id, attempt, error = %e, "cannot resync live room yet");
+                tokio::time::sleep(Duration::from_millis(250 * u64::from(attempt + 1))).await;
+            }
+        }
+    }
+    tracing::error!(
+        session_id,
+        "live room not resynced; views refresh on the next change"
+    );
+}
+
 /// Runs the room's clock while this instance holds the room's lease; another instance takes
 /// over within a few seconds if this one dies.
 async fn run_timer(state: AppState, hub: Arc<Hub>, session_id: i64) {
@@ -489,10 +588,16 @@ async fn run_timer(state: AppState, hub: Arc<Hub>, session_id: i64) {
         tick.tick().await;
         let changes = hub.take_presence(session_id);
         if !changes.is_empty() {
-            let cmd = Command::Presence { changes };
-            if let Err(e) = store::apply(&state, session_id, cmd, None).await {
-                tracing::warn!(session_id, error = %e, "presence not recorded");
-            }
+            // A task of its own: when the last socket leaves, this timer is aborted, and the
+            // changes it already took must still be recorded.
+            let state = state.clone();
+            let flush = tokio::spawn(async move {
+                let cmd = Command::Presence { changes };
+                if let Err(e) = store::apply(&state, session_id, cmd, None).await {
+                    tracing::warn!(session_id, error = %e, "presence not recorded");
+                }
+            });
+            let _ = flush.await;
         }
         match state
             .broker

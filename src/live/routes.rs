@@ -66,7 +66,8 @@ async fn session_of(state: &AppState, id: i64) -> AppResult<LiveSession> {
 /// staff join as moderators.
 #[utoipa::path(post, path = "/api/v1/live/sessions/{id}/ticket", tag = "live", params(("id" = i64, Path)),
     responses((status = 200, body = TicketResponse), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, description = "`session_not_live`", body = ErrorBody)),
+        (status = 404, body = ErrorBody), (status = 409, description = "`session_not_live`", body = ErrorBody),
+        (status = 503, description = "`broker_unavailable`, with Retry-After", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn ticket(
     caller: Caller,
@@ -134,7 +135,8 @@ pub struct WsQuery {
 /// The control-plane WebSocket (see the README for the protocol).
 #[utoipa::path(get, path = "/api/v1/live/ws", tag = "live", params(WsQuery),
     responses((status = 101, description = "switching protocols"),
-        (status = 401, description = "`invalid_ticket`", body = ErrorBody)))]
+        (status = 401, description = "`invalid_ticket`", body = ErrorBody),
+        (status = 503, description = "`broker_unavailable`, with Retry-After", body = ErrorBody)))]
 pub async fn connect(
     req: HttpRequest,
     body: web::Payload,

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use entity::live_room_events;
-use sea_orm::{EntityTrait, Set};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 use serde::{Deserialize, Serialize};
 
 use super::room::{Command, Room, RoomConfig, RoomError, RoomEvent};
@@ -93,7 +93,7 @@ pub async fn apply(
         let old = state.broker.get(&key).await?;
         let mut room = match &old {
             Some(b) => serde_json::from_slice::<Room>(b).map_err(AppError::internal)?,
-            None => Room::new(session_id, config_from(state)),
+            None => fresh_room(state, session_id).await?,
         };
         let now = state.clock.now().timestamp_millis();
         let events = room.apply(&cmd, now)?;
@@ -106,14 +106,32 @@ pub async fn apply(
             .compare_and_set(&key, old.as_deref(), &new, ROOM_TTL)
             .await?
         {
-            announce(state, session_id, &events).await?;
+            // Logged before it is announced: whoever hears of a change finds it in the log.
             record(state, session_id, &events, actor).await;
+            announce(state, session_id, &events).await?;
             return Ok((room, events));
         }
         // Someone else changed the room first: read it again and retry.
         tokio::task::yield_now().await;
     }
     Err(LiveError::Busy)
+}
+
+/// A room with nothing stored yet: new, or its stored state expired. Its events continue the
+/// numbering of the session's log, so the log's `(session, seq)` stays unique and clients'
+/// `last_seq` keeps moving forward.
+async fn fresh_room(state: &AppState, session_id: i64) -> Result<Room, LiveError> {
+    let mut room = Room::new(session_id, config_from(state));
+    let last: Option<Option<i64>> = live_room_events::Entity::find()
+        .select_only()
+        .column_as(live_room_events::Column::Seq.max(), "last")
+        .filter(live_room_events::Column::SessionId.eq(session_id))
+        .into_tuple()
+        .one(&state.db)
+        .await
+        .map_err(AppError::from)?;
+    room.seq = last.flatten().map_or(0, |n| u64::try_from(n).unwrap_or(0));
+    Ok(room)
 }
 
 async fn announce(

@@ -46,10 +46,26 @@ pub fn resume_key(token: &str) -> String {
     format!("live:resume:{}", sha256_hex(token))
 }
 
+/// The worker finished the client message numbered `.0`; with the error to answer, if any.
+type Reply = (u64, Option<(String, String)>);
+
+/// Commands waiting for the socket's worker; more than this and the client is told to wait.
+const PENDING_COMMANDS: usize = 16;
+/// A command that cannot complete in this time is answered with an error (each broker call is
+/// bounded too; this also covers compare-and-set retries and the database).
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(5);
+
 struct Conn {
     state: AppState,
     session: Session,
     ticket: Ticket,
+    /// Room commands go to a worker task, so broker work never stalls reading frames,
+    /// answering pings or sending.
+    work: tokio::sync::mpsc::Sender<(u64, ClientMsg)>,
+    /// What the worker finished, with errors to send in order with everything else.
+    replies: tokio::sync::mpsc::Receiver<Reply>,
+    /// Commands handed to the worker and not finished yet.
+    pending: usize,
     out_seq: u64,
     in_ack: u64,
     tokens: f64,
@@ -78,6 +94,30 @@ impl Conn {
             in_reply_to,
         }))
         .await
+    }
+
+    /// Notes a finished command and answers its error, if any; false if the socket is gone.
+    async fn finished(&mut self, (seq, err): Reply) -> bool {
+        self.pending = self.pending.saturating_sub(1);
+        match err {
+            Some((code, message)) => self.error(&code, message, Some(seq)).await,
+            None => true,
+        }
+    }
+
+    /// Waits (bounded) for the commands still with the worker, before the socket closes.
+    async fn settle(&mut self) {
+        let deadline = tokio::time::Instant::now() + COMMAND_TIMEOUT * 2;
+        while self.pending > 0 {
+            match tokio::time::timeout_at(deadline, self.replies.recv()).await {
+                Ok(Some(reply)) => {
+                    if !self.finished(reply).await {
+                        return;
+                    }
+                }
+                _ => return,
+            }
+        }
     }
 
     /// Token bucket: `rate` messages a second, bursts of twice that.
@@ -130,137 +170,158 @@ impl Conn {
                 .await;
         }
         self.in_ack = self.in_ack.max(incoming.seq);
-        let seq = Some(incoming.seq);
-        match self.dispatch(incoming.msg).await {
-            Ok(()) => Flow::Continue,
-            Err((code, message)) => {
-                if self.error(&code, message, seq).await {
-                    Flow::Continue
-                } else {
-                    Flow::Close(1000, String::new())
-                }
-            }
-        }
-    }
-
-    async fn dispatch(&mut self, msg: ClientMsg) -> Result<(), (String, String)> {
-        let t = self.ticket.clone();
-        let role = t.conn_role();
-        let host_only = |r: ConnRole| {
-            if r.is_host() {
-                Ok(())
-            } else {
-                Err((
-                    "forbidden".to_string(),
-                    "only the session's hosts may do this".to_string(),
-                ))
-            }
-        };
-        let resident_only = |r: ConnRole| {
-            if r == ConnRole::Resident {
-                Ok(())
-            } else {
-                Err(("forbidden".to_string(), "only residents queue".to_string()))
-            }
-        };
-        let cmd = match msg {
+        match incoming.msg {
             ClientMsg::Ping {} => {
                 self.send(&ServerMsg::Pong).await;
-                return Ok(());
             }
-            ClientMsg::Pong {} => return Ok(()),
-            ClientMsg::Signal { payload } => return self.signal(payload).await,
-            ClientMsg::Join { topic } => {
-                resident_only(role)?;
-                let registered = self
-                    .state
-                    .sessions
-                    .registered_topic(&self.state.db, t.session_id, t.user_id)
-                    .await
-                    .map_err(|e| ("internal".to_string(), internal(e)))?;
-                let topic = registered
-                    .clone()
-                    .or(topic.map(|s| s.chars().take(200).collect()));
-                Command::Join {
-                    user_id: t.user_id,
-                    registered: registered.is_some(),
-                    topic,
+            ClientMsg::Pong {} => {}
+            msg => {
+                if self.work.try_send((incoming.seq, msg)).is_ok() {
+                    self.pending += 1;
+                } else {
+                    let busy = "too many commands waiting; try again".to_string();
+                    if !self.error("busy", busy, Some(incoming.seq)).await {
+                        return Flow::Close(1000, String::new());
+                    }
                 }
             }
-            ClientMsg::Leave {} => {
-                resident_only(role)?;
-                Command::Leave { user_id: t.user_id }
-            }
-            ClientMsg::Confirm {} => {
-                resident_only(role)?;
-                Command::Confirm { user_id: t.user_id }
-            }
-            ClientMsg::CallNext {} => host_only(role).map(|_| Command::CallNext)?,
-            ClientMsg::Call { user_id } => host_only(role).map(|_| Command::Call { user_id })?,
-            ClientMsg::Skip {} => host_only(role).map(|_| Command::Skip)?,
-            ClientMsg::Defer { user_id } => host_only(role).map(|_| Command::Defer { user_id })?,
-            ClientMsg::Remove { user_id } => {
-                host_only(role).map(|_| Command::Remove { user_id })?
-            }
-            ClientMsg::Extend { secs } => host_only(role).map(|_| Command::Extend { secs })?,
-            ClientMsg::Pause {} => host_only(role).map(|_| Command::Pause)?,
-            ClientMsg::Resume {} => host_only(role).map(|_| Command::Resume)?,
-            ClientMsg::EndTurn {} => host_only(role).map(|_| Command::EndTurn)?,
-            ClientMsg::EndSession {} => host_only(role).map(|_| Command::EndSession)?,
+        }
+        Flow::Continue
+    }
+}
+
+/// Runs the socket's room commands one at a time, in order, off the socket's loop; each
+/// outcome goes back to the loop.
+async fn work(
+    state: AppState,
+    ticket: Ticket,
+    mut commands: tokio::sync::mpsc::Receiver<(u64, ClientMsg)>,
+    replies: tokio::sync::mpsc::Sender<Reply>,
+) {
+    while let Some((seq, msg)) = commands.recv().await {
+        let outcome = tokio::time::timeout(COMMAND_TIMEOUT, dispatch(&state, &ticket, msg)).await;
+        let err = match outcome {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => Some(e),
+            Err(_) => Some((
+                "broker_unavailable".to_string(),
+                "the room could not be reached in time; try again".to_string(),
+            )),
         };
-        let ending = cmd == Command::EndSession;
-        store::apply(&self.state, t.session_id, cmd, Some(t.user_id))
-            .await
-            .map_err(live_error)?;
-        if ending {
-            let actor = crate::auth::Caller {
-                user_id: t.user_id,
-                role: t.user_role,
-                department_id: None,
-            };
-            if let Err(e) = self
-                .state
+        if replies.send((seq, err)).await.is_err() {
+            return;
+        }
+    }
+}
+
+async fn dispatch(state: &AppState, t: &Ticket, msg: ClientMsg) -> Result<(), (String, String)> {
+    let role = t.conn_role();
+    let host_only = |r: ConnRole| {
+        if r.is_host() {
+            Ok(())
+        } else {
+            Err((
+                "forbidden".to_string(),
+                "only the session's hosts may do this".to_string(),
+            ))
+        }
+    };
+    let resident_only = |r: ConnRole| {
+        if r == ConnRole::Resident {
+            Ok(())
+        } else {
+            Err(("forbidden".to_string(), "only residents queue".to_string()))
+        }
+    };
+    let cmd = match msg {
+        // Answered by the socket's loop itself.
+        ClientMsg::Ping {} | ClientMsg::Pong {} => return Ok(()),
+        ClientMsg::Signal { payload } => return signal(state, t, payload).await,
+        ClientMsg::Join { topic } => {
+            resident_only(role)?;
+            let registered = state
                 .sessions
-                .end(&self.state, t.session_id, actor)
+                .registered_topic(&state.db, t.session_id, t.user_id)
                 .await
-            {
-                tracing::warn!(session_id = t.session_id, error = %e, "room ended but session record not updated");
+                .map_err(|e| ("internal".to_string(), internal(e)))?;
+            let topic = registered
+                .clone()
+                .or(topic.map(|s| s.chars().take(200).collect()));
+            Command::Join {
+                user_id: t.user_id,
+                registered: registered.is_some(),
+                topic,
             }
         }
-        Ok(())
-    }
-
-    /// SDP and ICE go only between the leader and the resident on stage.
-    async fn signal(&mut self, payload: serde_json::Value) -> Result<(), (String, String)> {
-        let t = &self.ticket;
-        let room = store::load(&self.state, t.session_id)
-            .await
-            .map_err(live_error)?
-            .ok_or_else(|| ("not_on_stage".to_string(), "nobody is on stage".to_string()))?;
-        let on_stage = room.on_stage();
-        let (to, from) = match t.conn_role() {
-            ConnRole::Leader => (on_stage, "leader"),
-            ConnRole::Resident if on_stage == Some(t.user_id) => (t.leader_id, "stage"),
-            _ => (None, ""),
-        };
-        let to = to.ok_or_else(|| {
-            (
-                "not_on_stage".to_string(),
-                "signals pass only between the leader and the resident on stage".to_string(),
-            )
-        })?;
-        store::publish(
-            &self.state,
-            t.session_id,
-            &Broadcast::Signal {
-                to_user: to,
-                from: from.into(),
-                payload,
-            },
-        )
+        ClientMsg::Leave {} => {
+            resident_only(role)?;
+            Command::Leave { user_id: t.user_id }
+        }
+        ClientMsg::Confirm {} => {
+            resident_only(role)?;
+            Command::Confirm { user_id: t.user_id }
+        }
+        ClientMsg::CallNext {} => host_only(role).map(|_| Command::CallNext)?,
+        ClientMsg::Call { user_id } => host_only(role).map(|_| Command::Call { user_id })?,
+        ClientMsg::Skip {} => host_only(role).map(|_| Command::Skip)?,
+        ClientMsg::Defer { user_id } => host_only(role).map(|_| Command::Defer { user_id })?,
+        ClientMsg::Remove { user_id } => host_only(role).map(|_| Command::Remove { user_id })?,
+        ClientMsg::Extend { secs } => host_only(role).map(|_| Command::Extend { secs })?,
+        ClientMsg::Pause {} => host_only(role).map(|_| Command::Pause)?,
+        ClientMsg::Resume {} => host_only(role).map(|_| Command::Resume)?,
+        ClientMsg::EndTurn {} => host_only(role).map(|_| Command::EndTurn)?,
+        ClientMsg::EndSession {} => host_only(role).map(|_| Command::EndSession)?,
+    };
+    let ending = cmd == Command::EndSession;
+    store::apply(state, t.session_id, cmd, Some(t.user_id))
         .await
-        .map_err(live_error)
+        .map_err(live_error)?;
+    if ending {
+        let actor = crate::auth::Caller {
+            user_id: t.user_id,
+            role: t.user_role,
+            department_id: None,
+        };
+        if let Err(e) = state.sessions.end(state, t.session_id, actor).await {
+            tracing::warn!(session_id = t.session_id, error = %e, "room ended but session record not updated");
+        }
     }
+    Ok(())
+}
+
+/// SDP and ICE go only between the leader and the resident on stage.
+async fn signal(
+    state: &AppState,
+    t: &Ticket,
+    payload: serde_json::Value,
+) -> Result<(), (String, String)> {
+    let room = store::load(state, t.session_id)
+        .await
+        .map_err(live_error)?
+        .ok_or_else(|| ("not_on_stage".to_string(), "nobody is on stage".to_string()))?;
+    let on_stage = room.on_stage();
+    let (to, from) = match t.conn_role() {
+        ConnRole::Leader => (on_stage, "leader"),
+        ConnRole::Resident if on_stage == Some(t.user_id) => (t.leader_id, "stage"),
+        _ => (None, ""),
+    };
+    let to = to.ok_or_else(|| {
+        (
+            "not_on_stage".to_string(),
+            "signals pass only between the leader and the resident on stage".to_string(),
+        )
+    })?;
+    store::publish(
+        state,
+        t.session_id,
+        &Broadcast::Signal {
+            to_user: to,
+            from: from.into(),
+            payload,
+        },
+    )
+    .await
+    .map_err(live_error)
 }
 
 fn internal(e: impl std::fmt::Display) -> String {
@@ -272,6 +333,10 @@ fn live_error(e: LiveError) -> (String, String) {
     match e {
         LiveError::Room(r) => (r.code().to_string(), r.to_string()),
         LiveError::Busy => ("busy".into(), e.to_string()),
+        // The broker is down or stalled: the client may retry shortly (logged where it arose).
+        LiveError::App(a @ crate::error::AppError::Unavailable { .. }) => {
+            (a.code().into(), a.to_string())
+        }
         LiveError::App(a) => ("internal".into(), internal(a)),
     }
 }
@@ -319,10 +384,17 @@ pub async fn run(
         )
         .await;
     let live = state.settings.live.clone();
+    let (work_tx, work_rx) = tokio::sync::mpsc::channel(PENDING_COMMANDS);
+    let (reply_tx, replies) = tokio::sync::mpsc::channel(PENDING_COMMANDS);
+    // Ends by itself once `conn` (the only sender) is dropped and its last command is done.
+    tokio::spawn(work(state.clone(), ticket.clone(), work_rx, reply_tx));
     let mut conn = Conn {
         state: state.clone(),
         session,
         ticket: ticket.clone(),
+        work: work_tx,
+        replies,
+        pending: 0,
         out_seq: 0,
         in_ack: 0,
         tokens: f64::from(live.messages_per_second.max(1)) * 2.0,
@@ -339,16 +411,13 @@ pub async fn run(
         resume,
     )
     .await;
-    let current = hub.unregister(ticket.session_id, ticket.user_id, &conn_id);
     let (code, reason) = match outcome {
         Flow::Close(code, reason) => (code, reason),
         Flow::Continue => (1000, String::new()),
     };
     // A replaced socket leaves the place to its successor; an ended session has no queue.
-    // A replaced socket leaves the place to its successor; an ended session has no queue.
-    if current && role == ConnRole::Resident && code != close::REPLACED && code != close::ENDED {
-        hub.note_presence(ticket.session_id, ticket.user_id, true);
-    }
+    let away = role == ConnRole::Resident && code != close::REPLACED && code != close::ENDED;
+    hub.unregister(&state, ticket.session_id, ticket.user_id, &conn_id, away);
     let _ = conn
         .session
         .close(Some(CloseReason {
@@ -499,6 +568,9 @@ async fn serve(
                 let Some(msg) = msg else { return gone(kill) };
                 if !conn.send(&msg).await { return Flow::Continue; }
             }
+            Some(reply) = conn.replies.recv() => {
+                if !conn.finished(reply).await { return Flow::Continue; }
+            }
             changed = position.changed() => {
                 if changed.is_err() { return gone(kill); }
                 let latest = position.borrow_and_update().clone();
@@ -519,6 +591,9 @@ async fn serve(
                 let latest = kill.borrow_and_update().clone();
                 if changed.is_err() && latest.is_none() { return Flow::Continue; }
                 if let Some((code, reason)) = latest {
+                    // The socket's own command may be what closes it (`end_session`): let it
+                    // finish its work first.
+                    conn.settle().await;
                     return Flow::Close(code, reason);
                 }
             }
