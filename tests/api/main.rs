@@ -8,6 +8,7 @@ mod cluster;
 mod common;
 mod errors;
 mod live;
+mod live_authority;
 mod ops;
 mod roles;
 mod rota;
