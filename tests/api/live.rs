@@ -387,15 +387,24 @@ async fn queue_order_positions_calls_turns_and_media() {
         (409, "not_on_stage"),
         "no credentials after the turn"
     );
-    // Every action is in the event log.
-    let kinds: Vec<String> = entity::live_room_events::Entity::find()
-        .all(&room.app.state.db)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.kind)
-        .collect();
-    for k in ["joined", "called", "on_stage", "turn_warning", "turn_ended"] {
+    // Every action is in the event log (written just after the room announces it, so the
+    // last one may land a moment after the socket heard of it).
+    let wanted = ["joined", "called", "on_stage", "turn_warning", "turn_ended"];
+    let mut kinds: Vec<String> = Vec::new();
+    for _ in 0..50 {
+        kinds = entity::live_room_events::Entity::find()
+            .all(&room.app.state.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind)
+            .collect();
+        if wanted.iter().all(|k| kinds.iter().any(|x| x == k)) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for k in wanted {
         assert!(kinds.iter().any(|x| x == k), "{k} missing from {kinds:?}");
     }
     let _ = a;

@@ -282,9 +282,17 @@ async fn outcomes_are_read_by_the_sessions_own_leader_and_appeals_need_a_partici
         )
         .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
+    // One resident joins the queue and talks with the leader.
     let mut c = room.connect(&join_tok).await;
     c.send("join", None).await;
     c.position(0).await;
+    let mut leader = room.connect(&room.leader).await;
+    leader.send("call_next", None).await;
+    c.event("called").await;
+    c.send("confirm", None).await;
+    c.event("on_stage").await;
+    leader.send("end_turn", None).await;
+    c.event("turn_ended").await;
 
     let appeal = appeal_body(&room).await;
     let outcomes = format!("/api/v1/live-sessions/{}/outcomes", room.session);
