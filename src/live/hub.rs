@@ -278,12 +278,13 @@ impl Hub {
                         }
                     }
                 }
-                let host_gone = c.role == ConnRole::Leader && local.leader_id != Some(*user_id);
-                if matches!(e.kind, EventKind::LeaderChanged { .. }) && host_gone {
-                    let _ = c.kill.send(Some((
-                        close::NOT_HOST,
-                        "the session was reassigned: you no longer host it".into(),
-                    )));
+                if let EventKind::LeaderChanged { .. } = e.kind {
+                    if c.role == ConnRole::Leader && local.leader_id != Some(*user_id) {
+                        let _ = c.kill.send(Some((
+                            close::NOT_HOST,
+                            "the session was reassigned: you no longer host it".into(),
+                        )));
+                    }
                 }
                 if matches!(e.kind, EventKind::SessionEnded) {
                     let _ = c

@@ -269,7 +269,6 @@ impl Conn {
             .ok_or_else(|| ("not_on_stage".to_string(), "nobody is on stage".to_string()))?;
         let on_stage = room.on_stage();
         let leader = self.current_leader().await?;
-        let t = &self.ticket;
         let (to, from) = match t.conn_role() {
             ConnRole::Leader if leader == Some(t.user_id) => (on_stage, "leader"),
             ConnRole::Resident if on_stage == Some(t.user_id) => (leader, "stage"),
