@@ -279,6 +279,11 @@ impl Hub {
         {
             local.cached = Some(cached.clone());
         }
+        for e in events {
+            if let EventKind::LeaderChanged { leader_id } = e.kind {
+                local.leader_id = leader_id;
+            }
+        }
         let room = &cached.room;
         let positions = &cached.positions;
         for (user_id, c) in &local.conns {
@@ -288,12 +293,24 @@ impl Hub {
                 if c.role.is_host() || mine {
                     send_or_kill(c, ServerMsg::Event(e.clone()));
                 }
-                if let EventKind::OnStage { user_id: on, .. } = e.kind {
+                // A fresh grant when a turn starts and when it is extended, so credentials
+                // never lapse mid-call.
+                if let EventKind::OnStage { user_id: on, .. }
+                | EventKind::TurnExtended { user_id: on, .. } = e.kind
+                {
                     let leader = local.leader_id == Some(*user_id) && c.role == ConnRole::Leader;
                     if on == *user_id || leader {
                         if let Some(grant) = media_grant(state, session_id, *user_id, room) {
                             send_or_kill(c, ServerMsg::Media(grant));
                         }
+                    }
+                }
+                if let EventKind::LeaderChanged { .. } = e.kind {
+                    if c.role == ConnRole::Leader && local.leader_id != Some(*user_id) {
+                        let _ = c.kill.send(Some((
+                            close::NOT_HOST,
+                            "the session was reassigned: you no longer host it".into(),
+                        )));
                     }
                 }
                 if matches!(e.kind, EventKind::SessionEnded) {
@@ -468,8 +485,11 @@ pub fn media_grant(
         _ => return None,
     };
     let live = &state.settings.live;
-    let now = state.clock.now().timestamp();
-    let ttl = ((ends_at_ms / 1000) - now).max(60) + 300;
+    // The turn's end is in room time; TURN servers and TRTC check against the real clock, never
+    // the offset one (`MINXIN_CLOCK_OFFSET_SECS`), so only the time left is taken from the room.
+    let left = (ends_at_ms - state.clock.now().timestamp_millis()) / 1000;
+    let ttl = left.max(60) + 300;
+    let now = chrono::Utc::now().timestamp();
     let mut ice_servers = Vec::new();
     if !live.ice_urls.is_empty() {
         if live.turn_secret.is_empty() {
@@ -488,12 +508,16 @@ pub fn media_grant(
             ));
         }
     }
+    // Bound to this session's room, so a removed resident cannot take it elsewhere.
     let trtc = (live.trtc_sdk_app_id != 0 && !live.trtc_key.is_empty())
         .then(|| {
-            media::trtc_user_sig(
+            let room = u32::try_from(session_id).ok()?;
+            media::trtc_private_map_key(
                 live.trtc_sdk_app_id,
                 live.trtc_key.expose(),
                 &user_id.to_string(),
+                room,
+                media::ALL_PRIVILEGES,
                 now,
                 ttl,
             )
@@ -501,6 +525,7 @@ pub fn media_grant(
             .map(|sig| TrtcGrant {
                 sdk_app_id: live.trtc_sdk_app_id,
                 user_id: user_id.to_string(),
+                private_map_key: sig.clone(),
                 user_sig: sig,
                 room_id: session_id,
             })

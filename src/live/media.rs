@@ -39,6 +39,22 @@ pub enum MediaError {
     Expired { expired_at: i64, now: i64 },
     #[error("user sig signature mismatch")]
     BadSignature,
+    #[error("privilege map is for room {found}, expected {expected}")]
+    RoomMismatch { expected: u32, found: u32 },
+}
+
+/// Every right in a TRTC room: create, enter, send and receive audio, video and screen sharing.
+pub const ALL_PRIVILEGES: u32 = 255;
+
+/// The privilege map (`TLS.userbuf`) of a room-bound signature, as TRTC reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomPrivileges {
+    pub user_id: String,
+    pub sdk_app_id: u32,
+    pub room_id: u32,
+    /// Unix seconds after which TRTC refuses the map.
+    pub expires_at: u32,
+    pub privileges: u32,
 }
 
 /// One entry of `RTCConfiguration.iceServers` (WebRTC `RTCIceServer`).
@@ -127,13 +143,80 @@ fn tls_content(
     s
 }
 
-/// Tencent TRTC/IM UserSig (TLSSigAPIv2 `genUserSig`).
+/// Tencent TRTC/IM UserSig (TLSSigAPIv2 `genUserSig`): good for any room of the app.
 pub fn trtc_user_sig(
     sdk_app_id: u64,
     key: &str,
     user_id: &str,
     now_unix: i64,
     expire_secs: i64,
+) -> Result<String, MediaError> {
+    sign(sdk_app_id, key, user_id, now_unix, expire_secs, None)
+}
+
+/// A UserSig bound to one room (TLSSigAPIv2 `genPrivateMapKey`): the signed `TLS.userbuf`
+/// carries the privilege map (user, app, room, expiry, rights), so TRTC admits the holder to
+/// that room only. Used both as the UserSig and as the `privateMapKey` of `enterRoom`.
+pub fn trtc_private_map_key(
+    sdk_app_id: u64,
+    key: &str,
+    user_id: &str,
+    room_id: u32,
+    privileges: u32,
+    now_unix: i64,
+    expire_secs: i64,
+) -> Result<String, MediaError> {
+    let app = u32::try_from(sdk_app_id)
+        .map_err(|_| MediaError::InvalidArgument("sdk_app_id does not fit 32 bits"))?;
+    let expires_at = u32::try_from(now_unix.saturating_add(expire_secs))
+        .map_err(|_| MediaError::InvalidArgument("expiry does not fit 32 bits"))?;
+    let account_len = u16::try_from(user_id.len())
+        .map_err(|_| MediaError::InvalidArgument("user_id is too long"))?;
+    // Layout fixed by TRTC: version 0, account length and account, then big-endian
+    // sdkappid, room id, expiry, privilege map and account type (0).
+    let mut buf = Vec::with_capacity(23 + user_id.len());
+    buf.push(0u8);
+    buf.extend_from_slice(&account_len.to_be_bytes());
+    buf.extend_from_slice(user_id.as_bytes());
+    for word in [app, room_id, expires_at, privileges, 0] {
+        buf.extend_from_slice(&word.to_be_bytes());
+    }
+    sign(sdk_app_id, key, user_id, now_unix, expire_secs, Some(&buf))
+}
+
+/// Reads a privilege map (the bytes of `TLS.userbuf`).
+pub fn parse_privilege_map(buf: &[u8]) -> Result<RoomPrivileges, MediaError> {
+    let bad = || MediaError::Malformed("TLS.userbuf");
+    let (&version, rest) = buf.split_first().ok_or_else(bad)?;
+    if version != 0 || rest.len() < 2 {
+        return Err(bad());
+    }
+    let len = usize::from(u16::from_be_bytes([rest[0], rest[1]]));
+    let rest = &rest[2..];
+    if rest.len() != len + 20 {
+        return Err(bad());
+    }
+    let user_id = std::str::from_utf8(&rest[..len]).map_err(|_| bad())?;
+    let word = |i: usize| {
+        let at = len + 4 * i;
+        u32::from_be_bytes([rest[at], rest[at + 1], rest[at + 2], rest[at + 3]])
+    };
+    Ok(RoomPrivileges {
+        user_id: user_id.to_owned(),
+        sdk_app_id: word(0),
+        room_id: word(1),
+        expires_at: word(2),
+        privileges: word(3),
+    })
+}
+
+fn sign(
+    sdk_app_id: u64,
+    key: &str,
+    user_id: &str,
+    now_unix: i64,
+    expire_secs: i64,
+    userbuf: Option<&[u8]>,
 ) -> Result<String, MediaError> {
     if user_id.is_empty() {
         return Err(MediaError::InvalidArgument("user_id is empty"));
@@ -144,9 +227,16 @@ pub fn trtc_user_sig(
     if expire_secs <= 0 {
         return Err(MediaError::InvalidArgument("expire_secs must be positive"));
     }
-    let content = tls_content(user_id, sdk_app_id, now_unix, expire_secs, None);
+    let userbuf = userbuf.map(|b| STANDARD.encode(b));
+    let content = tls_content(
+        user_id,
+        sdk_app_id,
+        now_unix,
+        expire_secs,
+        userbuf.as_deref(),
+    );
     let sig = hmac_b64::<Sha256>(key.as_bytes(), content.as_bytes());
-    let doc = serde_json::json!({
+    let mut doc = serde_json::json!({
         "TLS.ver": TLS_VERSION,
         "TLS.identifier": user_id,
         "TLS.sdkappid": sdk_app_id,
@@ -154,6 +244,9 @@ pub fn trtc_user_sig(
         "TLS.time": now_unix,
         "TLS.sig": sig,
     });
+    if let Some(buf) = userbuf {
+        doc["TLS.userbuf"] = Value::String(buf);
+    }
     let mut enc = ZlibEncoder::new(Vec::new(), Compression::best());
     enc.write_all(&serde_json::to_vec(&doc)?)?;
     let compressed = enc.finish()?;
@@ -221,15 +314,14 @@ fn i64_field(doc: &Value, name: &'static str) -> Result<i64, MediaError> {
         .ok_or(MediaError::Malformed(name))
 }
 
-/// Checks a UserSig as Tencent's `verifyUserSig` does: identity, app id,
-/// expiry (`time + expire`) and the HMAC over the signed fields.
-pub fn verify_trtc_user_sig(
+/// The checks of Tencent's `verifyUserSig`; returns the decoded document.
+fn verify_doc(
     sdk_app_id: u64,
     key: &str,
     user_id: &str,
     sig: &str,
     now_unix: i64,
-) -> Result<(), MediaError> {
+) -> Result<Value, MediaError> {
     let doc = decode_trtc_user_sig(sig)?;
     if str_field(&doc, "TLS.ver")? != TLS_VERSION {
         return Err(MediaError::Malformed("TLS.ver"));
@@ -271,7 +363,63 @@ pub fn verify_trtc_user_sig(
     mac.update(content.as_bytes());
     // Constant-time comparison.
     mac.verify_slice(&claimed)
-        .map_err(|_| MediaError::BadSignature)
+        .map_err(|_| MediaError::BadSignature)?;
+    Ok(doc)
+}
+
+/// Checks a UserSig as Tencent's `verifyUserSig` does: identity, app id,
+/// expiry (`time + expire`) and the HMAC over the signed fields.
+pub fn verify_trtc_user_sig(
+    sdk_app_id: u64,
+    key: &str,
+    user_id: &str,
+    sig: &str,
+    now_unix: i64,
+) -> Result<(), MediaError> {
+    verify_doc(sdk_app_id, key, user_id, sig, now_unix).map(|_| ())
+}
+
+/// Checks a room-bound signature as TRTC does on `enterRoom`: the signature itself
+/// ([`verify_trtc_user_sig`]), then its privilege map: same user and app, this room, not
+/// expired. Returns the map.
+pub fn verify_trtc_private_map_key(
+    sdk_app_id: u64,
+    key: &str,
+    user_id: &str,
+    room_id: u32,
+    sig: &str,
+    now_unix: i64,
+) -> Result<RoomPrivileges, MediaError> {
+    let doc = verify_doc(sdk_app_id, key, user_id, sig, now_unix)?;
+    let buf = STANDARD
+        .decode(str_field(&doc, "TLS.userbuf")?)
+        .map_err(|_| MediaError::Malformed("TLS.userbuf"))?;
+    let map = parse_privilege_map(&buf)?;
+    if map.user_id != user_id {
+        return Err(MediaError::IdentifierMismatch {
+            expected: user_id.to_owned(),
+            found: map.user_id,
+        });
+    }
+    if u64::from(map.sdk_app_id) != sdk_app_id {
+        return Err(MediaError::SdkAppIdMismatch {
+            expected: sdk_app_id,
+            found: u64::from(map.sdk_app_id),
+        });
+    }
+    if map.room_id != room_id {
+        return Err(MediaError::RoomMismatch {
+            expected: room_id,
+            found: map.room_id,
+        });
+    }
+    if now_unix > i64::from(map.expires_at) {
+        return Err(MediaError::Expired {
+            expired_at: i64::from(map.expires_at),
+            now: now_unix,
+        });
+    }
+    Ok(map)
 }
 
 #[cfg(test)]
@@ -367,6 +515,59 @@ mod tests {
         assert_eq!(doc["TLS.sdkappid"], APP);
         assert_eq!(doc["TLS.time"], T0);
         assert_eq!(doc["TLS.expire"], 86_400);
+    }
+
+    // Vector computed with python3 (struct/hmac/base64) following TLSSigAPIv2's
+    // genPrivateMapKey layout.
+    #[test]
+    fn private_map_key_matches_python_vector() {
+        let sig = trtc_private_map_key(APP, KEY, "resident_42", 10_000, ALL_PRIVILEGES, T0, 86_400)
+            .unwrap();
+        let doc = decode_trtc_user_sig(&sig).unwrap();
+        assert_eq!(
+            doc["TLS.userbuf"],
+            "AAALcmVzaWRlbnRfNDJTck4AAAAnEGVVQoAAAAD/AAAAAA=="
+        );
+        assert_eq!(
+            doc["TLS.sig"],
+            "PjKKImJUi7KTzD9TZYTZa3lqqQfPdwWFFjfzUGctRxM="
+        );
+    }
+
+    #[test]
+    fn private_map_key_binds_user_app_room_and_expiry() {
+        let sig = trtc_private_map_key(APP, KEY, "alice", 77, ALL_PRIVILEGES, T0, 600).unwrap();
+        // Still a valid UserSig for the user.
+        verify_trtc_user_sig(APP, KEY, "alice", &sig, T0).unwrap();
+        let map = verify_trtc_private_map_key(APP, KEY, "alice", 77, &sig, T0 + 600).unwrap();
+        assert_eq!(
+            map,
+            RoomPrivileges {
+                user_id: "alice".into(),
+                sdk_app_id: APP as u32,
+                room_id: 77,
+                expires_at: (T0 + 600) as u32,
+                privileges: ALL_PRIVILEGES,
+            }
+        );
+        let other_room = verify_trtc_private_map_key(APP, KEY, "alice", 78, &sig, T0).unwrap_err();
+        assert!(
+            matches!(
+                other_room,
+                MediaError::RoomMismatch {
+                    expected: 78,
+                    found: 77
+                }
+            ),
+            "{other_room}"
+        );
+        let late = verify_trtc_private_map_key(APP, KEY, "alice", 77, &sig, T0 + 601).unwrap_err();
+        assert!(matches!(late, MediaError::Expired { .. }), "{late}");
+        // A plain UserSig carries no privilege map: no room at all.
+        let plain = trtc_user_sig(APP, KEY, "alice", T0, 600).unwrap();
+        assert!(verify_trtc_private_map_key(APP, KEY, "alice", 77, &plain, T0).is_err());
+        assert!(parse_privilege_map(&[0, 0]).is_err());
+        assert!(parse_privilege_map(&[]).is_err());
     }
 
     #[test]

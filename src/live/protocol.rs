@@ -189,6 +189,7 @@ pub struct MediaGrant {
     pub ice_servers: Vec<IceServer>,
     /// For mini-program clients (`<live-pusher>`/`<live-player>` with TRTC), when configured.
     pub trtc: Option<TrtcGrant>,
+    /// When the credentials lapse, on the real (wall) clock: sent again on `extend`.
     pub expires_at_ms: i64,
 }
 
@@ -196,7 +197,11 @@ pub struct MediaGrant {
 pub struct TrtcGrant {
     pub sdk_app_id: u64,
     pub user_id: String,
+    /// TLS signature v2 bound to `room_id` (its privilege map admits this user to this room
+    /// only).
     pub user_sig: String,
+    /// The same room-bound signature, for `enterRoom`'s `privateMapKey`.
+    pub private_map_key: String,
     pub room_id: i64,
 }
 
@@ -231,6 +236,8 @@ pub fn encode(msg: &ServerMsg, seq: u64, ack: u64) -> String {
 pub mod close {
     /// A newer connection of the same user took over.
     pub const REPLACED: u16 = 4001;
+    /// The session was reassigned: this leader no longer hosts it.
+    pub const NOT_HOST: u16 = 4003;
     /// Nothing heard from the client within the idle timeout.
     pub const IDLE: u16 = 4002;
     /// The client could not keep up with its messages; reconnect with `resume`.

@@ -144,8 +144,11 @@ impl WaitingQueue {
         self.entries.iter().position(|e| e.user_id == user_id)
     }
 
-    /// Registered residents go right after the last registered entry,
-    /// walk-ins at the end. Joining again is a no-op that keeps the place.
+    /// Registered residents go right after the last registered entry that
+    /// has not missed a call, walk-ins at the end. A deferred entry keeps the
+    /// place its deferral gave it and does not move where others join (a
+    /// deferred registered resident among walk-ins must not pull later
+    /// registered joiners behind them). Joining again keeps the place.
     pub fn join(
         &mut self,
         user_id: i64,
@@ -163,7 +166,7 @@ impl WaitingQueue {
         let at = if registered {
             self.entries
                 .iter()
-                .rposition(|e| e.registered)
+                .rposition(|e| e.registered && e.deferrals == 0)
                 .map_or(0, |i| i + 1)
         } else {
             self.entries.len()
@@ -301,6 +304,35 @@ mod tests {
         assert_eq!(q.join(5, true, None).unwrap(), Joined::New(1));
         assert_eq!(ids(&q), [3, 5, 1, 2, 4]);
         assert_eq!(q.entries()[0].topic.as_deref(), Some("roads"));
+    }
+
+    #[test]
+    fn registered_joiners_go_ahead_of_walk_ins_after_a_registered_deferral() {
+        // R1 missed a call and went back three places, among the walk-ins.
+        let mut q = queue_of(10, &[(1, true), (2, false), (3, false), (4, false)]);
+        let r1 = q.call_next().unwrap();
+        q.defer(r1, 3).unwrap();
+        assert_eq!(ids(&q), [2, 3, 4, 1]);
+        // A later registered joiner still goes ahead of every walk-in.
+        assert_eq!(q.join(5, true, None).unwrap(), Joined::New(0));
+        assert_eq!(q.join(6, true, None).unwrap(), Joined::New(1));
+        assert_eq!(q.join(7, false, None).unwrap(), Joined::New(6));
+        assert_eq!(ids(&q), [5, 6, 2, 3, 4, 1, 7]);
+    }
+
+    #[test]
+    fn a_deferred_walk_in_among_registered_does_not_reorder_them() {
+        let mut q = queue_of(
+            10,
+            &[(9, false), (1, true), (2, true), (3, true), (4, true)],
+        );
+        // The walk-in was called out of turn and missed it.
+        let w = q.call(9).unwrap();
+        q.defer(w, 2).unwrap();
+        assert_eq!(ids(&q), [1, 2, 9, 3, 4]);
+        // The new registered joiner goes behind every registered one waiting, in arrival order.
+        assert_eq!(q.join(5, true, None).unwrap(), Joined::New(5));
+        assert_eq!(ids(&q), [1, 2, 9, 3, 4, 5]);
     }
 
     #[test]

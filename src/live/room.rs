@@ -119,6 +119,10 @@ pub enum EventKind {
     Paused,
     Resumed,
     SessionEnded,
+    /// The session was given another leader: the old one's sockets lose host rights.
+    LeaderChanged {
+        leader_id: Option<i64>,
+    },
 }
 
 impl EventKind {
@@ -138,7 +142,7 @@ impl EventKind {
             | E::TurnEnded { user_id, .. }
             | E::Away { user_id }
             | E::Back { user_id } => Some(*user_id),
-            E::Paused | E::Resumed | E::SessionEnded => None,
+            E::Paused | E::Resumed | E::SessionEnded | E::LeaderChanged { .. } => None,
         }
     }
 }
@@ -261,6 +265,29 @@ pub enum Command {
     },
     /// Time passes: confirmations expire, turns warn and end, absences run out.
     Tick,
+    /// The session record now names this leader (the rota reassigned it).
+    LeaderChanged {
+        leader_id: Option<i64>,
+    },
+}
+
+impl Command {
+    /// Commands only the session's hosts may send.
+    pub fn is_host_command(&self) -> bool {
+        matches!(
+            self,
+            Command::CallNext
+                | Command::Call { .. }
+                | Command::Skip
+                | Command::Defer { .. }
+                | Command::Remove { .. }
+                | Command::Extend { .. }
+                | Command::Pause
+                | Command::Resume
+                | Command::EndTurn
+                | Command::EndSession
+        )
+    }
 }
 
 impl Room {
@@ -515,6 +542,13 @@ impl Room {
                 }
             }
             Command::Tick => self.tick(now, out)?,
+            Command::LeaderChanged { leader_id } => self.emit(
+                now,
+                EventKind::LeaderChanged {
+                    leader_id: *leader_id,
+                },
+                out,
+            ),
         }
         Ok(())
     }

@@ -8,6 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::directory::LiveSession;
 use super::hub::media_grant;
+use super::hub::ConnRole;
 use super::protocol::MediaGrant;
 use super::store;
 use super::ws::{self, Ticket};
@@ -53,6 +54,13 @@ pub struct TicketResponse {
     pub role: String,
 }
 
+fn not_your_session() -> AppError {
+    AppError::ForbiddenWith {
+        code: "not_your_session",
+        message: "another leader hosts this session".into(),
+    }
+}
+
 async fn session_of(state: &AppState, id: i64) -> AppResult<LiveSession> {
     state
         .sessions
@@ -77,12 +85,7 @@ pub async fn ticket(
     let s = session_of(&state, *id).await?;
     let role = match caller.role {
         Role::Leader if s.leader_id == Some(caller.user_id) => "leader",
-        Role::Leader => {
-            return Err(AppError::ForbiddenWith {
-                code: "not_your_session",
-                message: "another leader hosts this session".into(),
-            })
-        }
+        Role::Leader => return Err(not_your_session()),
         Role::Office | Role::Admin => "moderator",
         _ => "resident",
     };
@@ -136,6 +139,8 @@ pub struct WsQuery {
 #[utoipa::path(get, path = "/api/v1/live/ws", tag = "live", params(WsQuery),
     responses((status = 101, description = "switching protocols"),
         (status = 401, description = "`invalid_ticket`", body = ErrorBody),
+        (status = 403, description = "`not_your_session`: the session was reassigned since the ticket", body = ErrorBody),
+        (status = 404, body = ErrorBody),
         (status = 503, description = "`broker_unavailable`, with Retry-After", body = ErrorBody)))]
 pub async fn connect(
     req: HttpRequest,
@@ -152,6 +157,12 @@ pub async fn connect(
             message: "the ticket is unknown, used or expired; ask for a new one".into(),
         })?;
     let ticket: Ticket = serde_json::from_slice(&bytes).map_err(AppError::internal)?;
+    // A ticket minted before the session was reassigned must not seat its old leader as host.
+    if ticket.conn_role() == ConnRole::Leader
+        && session_of(&state, ticket.session_id).await?.leader_id != Some(ticket.user_id)
+    {
+        return Err(not_your_session());
+    }
     let (res, session, stream) =
         actix_ws::handle(&req, body).map_err(|_| AppError::BadRequest {
             code: "websocket_required",

@@ -270,23 +270,54 @@ async fn dispatch(state: &AppState, t: &Ticket, msg: ClientMsg) -> Result<(), (S
         ClientMsg::Pause {} => host_only(role).map(|_| Command::Pause)?,
         ClientMsg::Resume {} => host_only(role).map(|_| Command::Resume)?,
         ClientMsg::EndTurn {} => host_only(role).map(|_| Command::EndTurn)?,
-        ClientMsg::EndSession {} => host_only(role).map(|_| Command::EndSession)?,
+        ClientMsg::EndSession {} => {
+            host_only(role)?;
+            // The session's lifecycle owns ending: it checks who may, ends the record and
+            // then the room, so the two never disagree.
+            let actor = crate::auth::Caller {
+                user_id: t.user_id,
+                role: t.user_role,
+                department_id: None,
+            };
+            return state
+                .sessions
+                .end(state, t.session_id, actor)
+                .await
+                .map_err(app_error);
+        }
     };
-    let ending = cmd == Command::EndSession;
+    if cmd.is_host_command() {
+        check_still_host(state, t).await?;
+    }
     store::apply(state, t.session_id, cmd, Some(t.user_id))
         .await
         .map_err(live_error)?;
-    if ending {
-        let actor = crate::auth::Caller {
-            user_id: t.user_id,
-            role: t.user_role,
-            department_id: None,
-        };
-        if let Err(e) = state.sessions.end(state, t.session_id, actor).await {
-            tracing::warn!(session_id = t.session_id, error = %e, "room ended but session record not updated");
-        }
-    }
     Ok(())
+}
+
+/// Host rights follow the session's current leader, not the ticket: a leader reassigned
+/// away loses them at once, whatever instance or socket they act through.
+async fn check_still_host(state: &AppState, t: &Ticket) -> Result<(), (String, String)> {
+    if t.conn_role() != ConnRole::Leader {
+        return Ok(());
+    }
+    if current_leader(state, t).await? == Some(t.user_id) {
+        Ok(())
+    } else {
+        Err((
+            "not_session_leader".into(),
+            "the session was reassigned: you no longer host it".into(),
+        ))
+    }
+}
+
+async fn current_leader(state: &AppState, t: &Ticket) -> Result<Option<i64>, (String, String)> {
+    state
+        .sessions
+        .session(&state.db, t.session_id)
+        .await
+        .map_err(app_error)
+        .map(|s| s.and_then(|s| s.leader_id))
 }
 
 /// SDP and ICE go only between the leader and the resident on stage.
@@ -300,9 +331,10 @@ async fn signal(
         .map_err(live_error)?
         .ok_or_else(|| ("not_on_stage".to_string(), "nobody is on stage".to_string()))?;
     let on_stage = room.on_stage();
+    let leader = current_leader(state, t).await?;
     let (to, from) = match t.conn_role() {
-        ConnRole::Leader => (on_stage, "leader"),
-        ConnRole::Resident if on_stage == Some(t.user_id) => (t.leader_id, "stage"),
+        ConnRole::Leader if leader == Some(t.user_id) => (on_stage, "leader"),
+        ConnRole::Resident if on_stage == Some(t.user_id) => (leader, "stage"),
         _ => (None, ""),
     };
     let to = to.ok_or_else(|| {
@@ -605,5 +637,14 @@ async fn serve(
                 let _ = conn.session.ping(b"").await;
             }
         }
+    }
+}
+
+fn app_error(e: crate::error::AppError) -> (String, String) {
+    match e {
+        crate::error::AppError::Internal(inner) => {
+            ("internal".into(), internal(format!("{inner:#}")))
+        }
+        other => (other.code().to_string(), other.to_string()),
     }
 }

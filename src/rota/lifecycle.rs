@@ -164,9 +164,15 @@ pub async fn start(state: &AppState, caller: &Caller, id: i64) -> AppResult<live
     reload(state, id).await
 }
 
+/// Ends a live session: the one way to end it, over HTTP or from the live room. The record
+/// changes first, then the room closes, so a room is never ended while its session stays live.
+/// Asked again after the room failed to close, it closes the room and still answers 409.
 pub async fn end(state: &AppState, caller: &Caller, id: i64) -> AppResult<live_sessions::Model> {
     let s = published(&state.db, id).await?;
     check_host(caller, &s)?;
+    if s.status == SessionStatus::Ended.as_str() {
+        close_room(state, id, caller).await?;
+    }
     if s.status != SessionStatus::Live.as_str() {
         return Err(wrong_state(&s, SessionStatus::Live.as_str()));
     }
@@ -182,12 +188,19 @@ pub async fn end(state: &AppState, caller: &Caller, id: i64) -> AppResult<live_s
     {
         return Err(reload_conflict(state, id, SessionStatus::Live.as_str()).await);
     }
-    // Close the live room too; it may never have been opened, or already be closed.
-    let end_room = crate::live::room::Command::EndSession;
-    if let Err(e) = crate::live::store::apply(state, id, end_room, Some(caller.user_id)).await {
-        tracing::debug!(session_id = id, error = %e, "live room not ended");
-    }
+    close_room(state, id, caller).await?;
     reload(state, id).await
+}
+
+/// Ends the session's live room; one never opened, or already closed, is fine.
+async fn close_room(state: &AppState, id: i64, caller: &Caller) -> AppResult<()> {
+    use crate::live::store::{apply, LiveError};
+    let end_room = crate::live::room::Command::EndSession;
+    match apply(state, id, end_room, Some(caller.user_id)).await {
+        Ok(_) | Err(LiveError::Room(_)) => Ok(()),
+        Err(LiveError::App(e)) => Err(e),
+        Err(e @ LiveError::Busy) => Err(AppError::internal(anyhow::anyhow!("{e}"))),
+    }
 }
 
 async fn reload(state: &AppState, id: i64) -> AppResult<live_sessions::Model> {

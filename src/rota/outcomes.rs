@@ -13,7 +13,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use super::lifecycle::check_host;
-use super::{appeal_actor_role, queries, SessionStatus};
+use super::{appeal_actor_role, queries, registrations, SessionStatus};
 use crate::auth::{Caller, Role};
 use crate::board::service::{self as board, checked_text, NewAppeal, Submitter};
 use crate::error::{AppError, AppResult};
@@ -127,6 +127,15 @@ pub async fn record(
         .await?
         .filter(|u| u.role == Role::Resident.as_str())
         .ok_or_else(|| AppError::validation("resident_id", "no such resident"))?;
+    // An appeal is filed in the resident's name: only for someone who took part.
+    if req.outcome == OutcomeKind::Appeal
+        && !registrations::took_part(&state.db, s.id, resident.id).await?
+    {
+        return Err(AppError::validation(
+            "resident_id",
+            "this resident neither registered for this session nor joined its queue",
+        ));
+    }
     let prepared = match (req.outcome, &req.appeal) {
         (OutcomeKind::Appeal, Some(a)) => Some(board::prepare(state, a).await.map_err(nested)?),
         (OutcomeKind::Appeal, None) => {
@@ -207,6 +216,10 @@ pub async fn list(
     session_id: i64,
 ) -> AppResult<Vec<OutcomeView>> {
     let s = queries::visible_session(&state.db, caller, session_id).await?;
+    // Outcomes carry residents' private notes: other leaders may not read them.
+    if caller.role == Role::Leader {
+        check_host(caller, &s)?;
+    }
     Ok(live_outcomes::Entity::find()
         .filter(live_outcomes::Column::SessionId.eq(s.id))
         .order_by_asc(live_outcomes::Column::Id)

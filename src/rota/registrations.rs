@@ -260,6 +260,33 @@ pub async fn mine(state: &AppState, caller: &Caller) -> AppResult<Vec<MyRegistra
     Ok(out)
 }
 
+/// Whether the resident took part in the session: registered a topic for it (still standing)
+/// or joined its live room's queue.
+pub async fn took_part(
+    db: &impl ConnectionTrait,
+    session_id: i64,
+    user_id: i64,
+) -> AppResult<bool> {
+    use entity::live_room_events as ev;
+    let registered = live_registrations::Entity::find()
+        .filter(live_registrations::Column::SessionId.eq(session_id))
+        .filter(live_registrations::Column::UserId.eq(user_id))
+        .filter(live_registrations::Column::Status.is_in(ACTIVE))
+        .one(db)
+        .await?
+        .is_some();
+    if registered {
+        return Ok(true);
+    }
+    Ok(ev::Entity::find()
+        .filter(ev::Column::SessionId.eq(session_id))
+        .filter(ev::Column::SubjectId.eq(user_id))
+        .filter(ev::Column::Kind.eq("joined"))
+        .one(db)
+        .await?
+        .is_some())
+}
+
 /// Every registration of a session, for the leader and the office.
 pub async fn for_session(
     state: &AppState,

@@ -511,7 +511,8 @@ pub async fn review_registration(
 }
 
 /// Record the outcome of a conversation (the session's leader, or the office) while the session
-/// is live or after it ended: `answered`, or `appeal`, which files a real appeal for the resident.
+/// is live or after it ended: `answered`, or `appeal`, which files a real appeal for the resident
+/// (only for a resident who registered for the session or joined its queue: 422 on `resident_id`).
 #[utoipa::path(post, path = "/api/v1/live-sessions/{id}/outcomes", tag = "rota", params(("id" = i64, Path)),
     request_body = NewOutcome,
     responses((status = 201, body = OutcomeView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
@@ -528,9 +529,11 @@ pub async fn record_outcome(
     Ok(HttpResponse::Created().json(o))
 }
 
-/// The session's recorded outcomes.
+/// The session's recorded outcomes (its leader, the office): `not_session_leader` (403) for
+/// another leader.
 #[utoipa::path(get, path = "/api/v1/live-sessions/{id}/outcomes", tag = "rota", params(("id" = i64, Path)),
-    responses((status = 200, body = [OutcomeView]), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = [OutcomeView]), (status = 403, description = "`not_session_leader`", body = ErrorBody),
+        (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn list_outcomes(
     caller: Caller,

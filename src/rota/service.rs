@@ -542,7 +542,7 @@ pub async fn reassign(
     req: &Reassign,
 ) -> AppResult<live_sessions::Model> {
     let now = state.clock.now();
-    let _gate = state.write_guard().await;
+    let gate = state.write_guard().await;
     let txn = state.db.begin().await?;
     let (s, _) = session_for_edit(&txn, session_id).await?;
     let reason = reason_for(s.published_at.is_some(), &req.reason)?;
@@ -573,6 +573,17 @@ pub async fn reassign(
     )
     .await?;
     txn.commit().await?;
+    drop(gate);
+    if out.published_at.is_some() {
+        // Sockets opened by the old leader lose host rights now, on every instance. Each host
+        // command checks the record anyway, so a failure here only delays the notice.
+        let cmd = crate::live::room::Command::LeaderChanged {
+            leader_id: out.leader_id,
+        };
+        if let Err(e) = crate::live::store::apply(state, out.id, cmd, Some(caller.user_id)).await {
+            tracing::warn!(session_id = out.id, error = %e, "live room not told of the new leader");
+        }
+    }
     Ok(out)
 }
 

@@ -136,6 +136,21 @@ pub struct Room {
 
 /// A published rota with one session, Tuesday 2025-09-30 19:30–21:00, started by its leader.
 pub async fn live_room(configure: impl FnOnce(&mut minxin::config::Settings)) -> Room {
+    let room = scheduled_room(configure).await;
+    let started = room
+        .app
+        .post(
+            &format!("/api/v1/live-sessions/{}/start", room.session),
+            Some(&room.leader),
+            json!({}),
+        )
+        .await;
+    assert_eq!(started.status, 200, "{:?}", started.body);
+    room
+}
+
+/// The same session, published but not started, at 19:25 on its day.
+pub async fn scheduled_room(configure: impl FnOnce(&mut minxin::config::Settings)) -> Room {
     let app = spawn_with(|s| {
         s.auth.access_ttl_secs = 90 * 24 * 3600;
         s.live.tick_ms = 50;
@@ -179,14 +194,6 @@ pub async fn live_room(configure: impl FnOnce(&mut minxin::config::Settings)) ->
     assert_eq!(published.status, 200, "{:?}", published.body);
     let session = published.body["sessions"][0]["id"].as_i64().unwrap();
     app.clock.set(shanghai(2025, 9, 30, 19, 25));
-    let started = app
-        .post(
-            &format!("/api/v1/live-sessions/{session}/start"),
-            Some(&leader),
-            json!({}),
-        )
-        .await;
-    assert_eq!(started.status, 200, "{:?}", started.body);
     Room {
         app,
         session,
@@ -381,15 +388,24 @@ async fn queue_order_positions_calls_turns_and_media() {
         (409, "not_on_stage"),
         "no credentials after the turn"
     );
-    // Every action is in the event log.
-    let kinds: Vec<String> = entity::live_room_events::Entity::find()
-        .all(&room.app.state.db)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.kind)
-        .collect();
-    for k in ["joined", "called", "on_stage", "turn_warning", "turn_ended"] {
+    // Every action is in the event log (written just after the room announces it, so the
+    // last one may land a moment after the socket heard of it).
+    let wanted = ["joined", "called", "on_stage", "turn_warning", "turn_ended"];
+    let mut kinds: Vec<String> = Vec::new();
+    for _ in 0..50 {
+        kinds = entity::live_room_events::Entity::find()
+            .all(&room.app.state.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind)
+            .collect();
+        if wanted.iter().all(|k| kinds.iter().any(|x| x == k)) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for k in wanted {
         assert!(kinds.iter().any(|x| x == k), "{k} missing from {kinds:?}");
     }
     let _ = a;

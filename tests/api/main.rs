@@ -9,6 +9,7 @@ mod common;
 mod durability;
 mod errors;
 mod live;
+mod live_authority;
 mod live_recovery;
 mod ops;
 mod outage;

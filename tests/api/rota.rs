@@ -1256,6 +1256,8 @@ async fn lifecycle_outcomes_and_figures_on_a_controllable_clock() {
     let (s1, s2) = (ids[0], ids[1]);
     let host = &c.leaders[0]; // s1: Tue 9-30 19:30, leader 0
     c.register(&c.alice, s1, "自来水").await;
+    // Bob takes part too: an appeal is filed only for a resident who did.
+    c.register(&c.bob, s1, "停水").await;
 
     // Too early, the wrong leader, a draft.
     c.app.clock.set(shanghai(2025, 9, 30, 18, 59));
