@@ -5,6 +5,7 @@ mod m20261122_000001_foundation;
 mod m20261122_000002_board;
 mod m20261122_000003_rota;
 mod m20261122_000004_live_rooms;
+mod m20261201_000005_one_rate_action;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_board::Migration),
             Box::new(m20261122_000003_rota::Migration),
             Box::new(m20261122_000004_live_rooms::Migration),
+            Box::new(m20261201_000005_one_rate_action::Migration),
         ]
     }
 }

@@ -68,7 +68,7 @@ pub struct EventView {
     pub actor_id: Option<i64>,
     pub department_id: Option<i64>,
     pub reason: Option<String>,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub detail: Option<serde_json::Value>,
     pub created_at: DateTime<Utc>,
 }
@@ -359,6 +359,7 @@ pub struct PageQuery {
     /// `next_cursor` of the previous page.
     pub cursor: Option<i64>,
     /// 1–50, default 20.
+    #[param(minimum = 1, maximum = 50)]
     pub limit: Option<u64>,
     /// Comma-separated internal states to include.
     pub state: Option<String>,
@@ -476,7 +477,10 @@ impl From<appeals::Model> for AppealSummary {
 
 #[derive(Deserialize, IntoParams)]
 pub struct StaffQuery {
+    /// `next_cursor` of the previous page.
     pub cursor: Option<i64>,
+    /// 1–50, default 20.
+    #[param(minimum = 1, maximum = 50)]
     pub limit: Option<u64>,
     /// Comma-separated states; the inbox default when absent.
     pub state: Option<String>,
@@ -570,7 +574,10 @@ pub struct NoticeView {
 #[derive(Deserialize, IntoParams)]
 pub struct NoticeQuery {
     pub department_id: Option<i64>,
+    /// `next_cursor` of the previous page.
     pub cursor: Option<i64>,
+    /// 1–50, default 20.
+    #[param(minimum = 1, maximum = 50)]
     pub limit: Option<u64>,
 }
 
@@ -738,14 +745,18 @@ pub async fn similar(
 
 #[derive(Deserialize, IntoParams)]
 pub struct BoardQuery {
+    /// `next_cursor` of the previous page.
     pub cursor: Option<i64>,
     /// 1–50, default 20.
+    #[param(minimum = 1, maximum = 50)]
     pub limit: Option<u64>,
     pub category_id: Option<i64>,
     pub village_id: Option<i64>,
     /// processing, replied or closed.
     pub status: Option<String>,
-    /// Words to find in title and content; Chinese needs no spaces (at least two characters).
+    /// Words to find in title and content; Chinese needs no spaces (at least two characters;
+    /// blank means no search).
+    #[param(max_length = 50)]
     pub q: Option<String>,
 }
 

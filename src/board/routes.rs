@@ -121,7 +121,8 @@ pub async fn remove_word(
 /// Submit an appeal. Requires an `Idempotency-Key` header: resending with the same key returns
 /// the same appeal (200 with `Idempotent-Replayed: true`), never a second one.
 #[utoipa::path(post, path = "/api/v1/appeals", tag = "board", request_body = NewAppeal,
-    params(("Idempotency-Key" = String, Header, description = "unique per appeal; reuse it when resending")),
+    params(("Idempotency-Key" = String, Header, min_length = 1, max_length = 128,
+        description = "unique per appeal (printable ASCII); reuse it when resending")),
     responses((status = 201, body = AppealView), (status = 200, description = "replayed", body = AppealView),
         (status = 409, description = "`idempotency_key_reused`", body = ErrorBody),
         (status = 422, body = ErrorBody)),

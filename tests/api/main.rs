@@ -6,6 +6,7 @@ mod browser;
 mod cli;
 mod cluster;
 mod common;
+mod contract;
 mod errors;
 mod live;
 mod ops;
