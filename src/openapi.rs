@@ -3,7 +3,7 @@
 use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
 use utoipa::openapi::request_body::RequestBody;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
-use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::api::{routes, Endpoint};
@@ -181,10 +181,17 @@ fn declare_common(op: &mut Operation, endpoint: Option<&Endpoint>) {
     }
     answers.push(("500", "`internal_error`: details only in the server's log"));
     for (status, description) in answers {
-        op.responses
+        let answer = op
+            .responses
             .responses
             .entry(status.to_string())
             .or_insert_with(|| error_response(description).into());
+        // A handler that named the status without saying what it means gets the common words.
+        if let RefOr::T(r) = answer {
+            if r.description.is_empty() {
+                r.description = description.to_string();
+            }
+        }
     }
 }
 
