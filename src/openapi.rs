@@ -1,6 +1,13 @@
-//! The OpenAPI document. A test checks that every route in [`crate::api::routes`] is here.
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+//! The OpenAPI document. A test checks that every route in [`crate::api::routes`] is here, that
+//! the document is valid OpenAPI 3.1, and that every answer the API tests receive matches it.
+use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
+use utoipa::openapi::request_body::RequestBody;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
+
+use crate::api::{routes, Endpoint};
+use crate::auth::Access;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -76,7 +83,7 @@ use utoipa::{Modify, OpenApi};
         crate::rota::routes::sessions_csv,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
-    modifiers(&BearerAuth)
+    modifiers(&BearerAuth, &CommonAnswers)
 )]
 pub struct ApiDoc;
 
@@ -95,6 +102,109 @@ impl Modify for BearerAuth {
             ),
         );
     }
+}
+
+/// The answers every route gives by how it is wired rather than by what its handler does: the
+/// guard's 401/403 from the route table, the JSON extractor's 400/413/415/422, the path and
+/// query extractors' 404/422, and 500. Declared here, from the same route table that wires
+/// them, so no operation can forget one; a handler's own description of a status wins.
+struct CommonAnswers;
+
+impl Modify for CommonAnswers {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let endpoints = routes().endpoints;
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            for (method, op) in operations(item) {
+                let endpoint = endpoints
+                    .iter()
+                    .find(|e| e.path == *path && e.method.as_str() == method);
+                declare_common(op, endpoint);
+            }
+        }
+    }
+}
+
+fn operations(item: &mut PathItem) -> Vec<(&'static str, &mut Operation)> {
+    [
+        ("GET", item.get.as_mut()),
+        ("PUT", item.put.as_mut()),
+        ("POST", item.post.as_mut()),
+        ("DELETE", item.delete.as_mut()),
+        ("PATCH", item.patch.as_mut()),
+    ]
+    .into_iter()
+    .filter_map(|(m, op)| op.map(|op| (m, op)))
+    .collect()
+}
+
+fn takes_json(body: &Option<RequestBody>) -> bool {
+    body.as_ref()
+        .is_some_and(|b| b.content.contains_key("application/json"))
+}
+
+fn declare_common(op: &mut Operation, endpoint: Option<&Endpoint>) {
+    let params = op.parameters.as_deref().unwrap_or_default();
+    let has = |place: ParameterIn| params.iter().any(|p| p.parameter_in == place);
+    let (in_path, in_query) = (has(ParameterIn::Path), has(ParameterIn::Query));
+    let access = endpoint.map_or(Access::Public, |e| e.access);
+    let mut answers: Vec<(&str, &str)> = Vec::new();
+    if takes_json(&op.request_body) {
+        answers.extend([
+            ("400", "`invalid_json`: the body is not JSON"),
+            (
+                "413",
+                "`payload_too_large`: the body is over the configured limit",
+            ),
+            (
+                "415",
+                "`unsupported_media_type`: the body is not `application/json`",
+            ),
+        ]);
+    }
+    if takes_json(&op.request_body) || in_query {
+        answers.push((
+            "422",
+            "`validation_failed`: `field` names the field or parameter at fault",
+        ));
+    }
+    if in_path {
+        answers.push(("404", "`not_found`: no such record (or a malformed id)"));
+    }
+    if !matches!(access, Access::Public) {
+        answers.push(("401", "`unauthenticated` (no token) or `invalid_token`"));
+        if op.security.as_ref().is_none_or(Vec::is_empty) {
+            op.security = Some(vec![SecurityRequirement::new::<_, _, &str>("bearer", [])]);
+        }
+    }
+    if matches!(access, Access::Roles(_)) {
+        answers.push(("403", "`forbidden`: the caller's role may not call this"));
+    }
+    answers.push(("500", "`internal_error`: details only in the server's log"));
+    for (status, description) in answers {
+        let answer = op
+            .responses
+            .responses
+            .entry(status.to_string())
+            .or_insert_with(|| error_response(description).into());
+        // A handler that named the status without saying what it means gets the common words.
+        if let RefOr::T(r) = answer {
+            if r.description.is_empty() {
+                r.description = description.to_string();
+            }
+        }
+    }
+}
+
+fn error_response(description: &str) -> utoipa::openapi::Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                .build(),
+        )
+        .build()
 }
 
 pub fn document() -> utoipa::openapi::OpenApi {

@@ -6,6 +6,7 @@ mod m20261122_000002_board;
 mod m20261122_000003_rota;
 mod m20261122_000004_live_rooms;
 mod m20261201_000005_masked_search_index;
+mod m20261201_000006_one_rate_action;
 mod m20261201_120001_user_token_version;
 
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000004_live_rooms::Migration),
             Box::new(m20261201_000005_masked_search_index::Migration),
             Box::new(m20261201_120001_user_token_version::Migration),
+            Box::new(m20261201_000006_one_rate_action::Migration),
         ]
     }
 }

@@ -37,6 +37,7 @@ pub fn register(r: &mut Routes) {
 #[derive(Deserialize, ToSchema)]
 pub struct WechatLoginRequest {
     /// The code from `wx.login()`.
+    #[schema(min_length = 1, max_length = 128)]
     pub code: String,
 }
 
@@ -70,7 +71,8 @@ pub fn client_addr(req: &HttpRequest, state: &AppState) -> String {
         (status = 403, description = "`wechat_user_blocked`", body = ErrorBody),
         (status = 422, body = ErrorBody),
         (status = 429, description = "`rate_limited` or `wechat_rate_limited`, with Retry-After", body = ErrorBody),
-        (status = 503, description = "`wechat_unavailable` or `broker_unavailable`, with Retry-After", body = ErrorBody)))]
+        (status = 502, description = "`wechat_error`: WeChat refused our request", body = ErrorBody),
+        (status = 503, description = "`wechat_unavailable` or `broker_unavailable` (with Retry-After), or `wechat_not_configured`", body = ErrorBody)))]
 pub async fn wechat_login(
     req: HttpRequest,
     state: web::Data<AppState>,

@@ -69,7 +69,7 @@ pub struct EventView {
     pub actor_id: Option<i64>,
     pub department_id: Option<i64>,
     pub reason: Option<String>,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub detail: Option<serde_json::Value>,
     pub created_at: DateTime<Utc>,
 }
@@ -360,6 +360,7 @@ pub struct PageQuery {
     /// `next_cursor` of the previous page.
     pub cursor: Option<i64>,
     /// 1–50, default 20.
+    #[param(minimum = 1, maximum = 50)]
     pub limit: Option<u64>,
     /// Comma-separated internal states to include.
     pub state: Option<String>,
@@ -477,7 +478,10 @@ impl From<appeals::Model> for AppealSummary {
 
 #[derive(Deserialize, IntoParams)]
 pub struct StaffQuery {
+    /// `next_cursor` of the previous page.
     pub cursor: Option<i64>,
+    /// 1–50, default 20.
+    #[param(minimum = 1, maximum = 50)]
     pub limit: Option<u64>,
     /// Comma-separated states; the inbox default when absent.
     pub state: Option<String>,
@@ -571,7 +575,10 @@ pub struct NoticeView {
 #[derive(Deserialize, IntoParams)]
 pub struct NoticeQuery {
     pub department_id: Option<i64>,
+    /// `next_cursor` of the previous page.
     pub cursor: Option<i64>,
+    /// 1–50, default 20.
+    #[param(minimum = 1, maximum = 50)]
     pub limit: Option<u64>,
 }
 
@@ -747,8 +754,10 @@ pub async fn similar(
 
 #[derive(Deserialize, IntoParams)]
 pub struct BoardQuery {
+    /// `next_cursor` of the previous page.
     pub cursor: Option<i64>,
     /// 1–50, default 20.
+    #[param(minimum = 1, maximum = 50)]
     pub limit: Option<u64>,
     pub category_id: Option<i64>,
     pub village_id: Option<i64>,
@@ -758,6 +767,7 @@ pub struct BoardQuery {
     /// Chinese needs no spaces; at least two characters in one word, at most 50 in all. A page
     /// may hold fewer than `limit` items yet have a `next_cursor` when the search reached its
     /// work bound.
+    #[param(max_length = 50)]
     pub q: Option<String>,
 }
 

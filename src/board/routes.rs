@@ -122,7 +122,8 @@ pub async fn remove_word(
 /// Submit an appeal. Requires an `Idempotency-Key` header: resending with the same key returns
 /// the same appeal (200 with `Idempotent-Replayed: true`), never a second one.
 #[utoipa::path(post, path = "/api/v1/appeals", tag = "board", request_body = NewAppeal,
-    params(("Idempotency-Key" = String, Header, description = "unique per appeal; reuse it when resending")),
+    params(("Idempotency-Key" = String, Header, min_length = 1, max_length = 128,
+        description = "unique per appeal (printable ASCII); reuse it when resending")),
     responses((status = 201, body = AppealView), (status = 200, description = "replayed", body = AppealView),
         (status = 409, description = "`idempotency_key_reused`", body = ErrorBody),
         (status = 422, body = ErrorBody)),
@@ -189,8 +190,11 @@ pub async fn get_appeal(
 /// (403), `version_conflict` (409, with the current state and version).
 #[utoipa::path(post, path = "/api/v1/appeals/{id}/actions", tag = "board", params(("id" = i64, Path)),
     request_body = ActionRequest,
-    responses((status = 200, body = AppealView), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, description = "the appeal after the action", body = AppealView),
+        (status = 403, description = "`action_not_permitted` (the table), `forbidden` (the role)", body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "`invalid_transition`, `version_conflict` (with `state` and `version`), or a rule of the action: `extension_pending`, `no_extension_pending`, `deadline_passed`, `no_deadline`, `no_urgency`", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: the flat body names the bad field; an unknown action is `action`", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn act(
     caller: Caller,

@@ -30,7 +30,11 @@ pub const MAX_ASSISTING: usize = 5;
 
 #[derive(Deserialize, Serialize, ToSchema, Clone)]
 pub struct NewAppeal {
+    /// At most 100 characters (after trimming), one line.
+    #[schema(min_length = 1, max_length = 100)]
     pub title: String,
+    /// At most 5000 characters (after trimming).
+    #[schema(min_length = 1, max_length = 5000)]
     pub content: String,
     pub category_id: i64,
     pub village_id: i64,
@@ -502,9 +506,7 @@ pub fn is_public_event(action: ActionKind) -> bool {
             | A::Reassign
             | A::Sign
             | A::ApproveReply
-            | A::RateSatisfied
-            | A::RateBasicallySatisfied
-            | A::RateUnsatisfied
+            | A::Rate
             | A::Reopen
             | A::Close
             | A::AutoClose
@@ -534,14 +536,15 @@ pub struct ActionExtras {
 }
 
 /// `POST /appeals/{id}/actions` body: the action (tagged by `action`), the version the caller
-/// saw, and any extras the action needs, all in one flat object.
-#[derive(ToSchema)]
+/// saw, and any extras the action needs, all in one flat object. The flattening is for the
+/// document; the server reads the body part by part ([`action_request`]).
+#[derive(Deserialize, ToSchema)]
 pub struct ActionRequest {
     /// The appeal's `version` as the caller last read it.
     pub version: i32,
-    #[schema(inline)]
+    #[serde(flatten)]
     pub action: Action,
-    #[schema(inline)]
+    #[serde(flatten)]
     pub extras: ActionExtras,
 }
 

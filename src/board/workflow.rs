@@ -10,6 +10,10 @@
 //! `rated_unsatisfied` is where an unsatisfied rating waits for the office to
 //! decide between `reopen` (rework) and `close`.
 //!
+//! `rate` is one action with a rating, as clients send it; the rating chooses its row (the
+//! ratings in brackets), so the table, `allowed_actions` and the request body share one
+//! vocabulary.
+//!
 //! Rows whose `to` equals `from` are *flag-only*: extension requests and decisions,
 //! overdue marks and escalation (督办) are recorded as events or flags beside the
 //! appeal and leave its main state alone. Whether an extension request is pending
@@ -51,9 +55,8 @@
 //! | returned | reject | office | rejected |
 //! | replied | approve_reply | office | published |
 //! | replied | send_back | office | signed |
-//! | published | rate_satisfied | resident | closed |
-//! | published | rate_basically_satisfied | resident | closed |
-//! | published | rate_unsatisfied | resident | rated_unsatisfied |
+//! | published | rate (satisfied, basically_satisfied) | resident | closed |
+//! | published | rate (unsatisfied) | resident | rated_unsatisfied |
 //! | published | auto_close | system | closed |
 //! | rated_unsatisfied | reopen | office | reopened |
 //! | rated_unsatisfied | close | office | closed |
@@ -385,16 +388,20 @@ impl Action {
             Self::Reply => ActionKind::Reply,
             Self::ApproveReply => ActionKind::ApproveReply,
             Self::SendBack { .. } => ActionKind::SendBack,
-            Self::Rate { rating } => match rating {
-                Rating::Satisfied => ActionKind::RateSatisfied,
-                Rating::BasicallySatisfied => ActionKind::RateBasicallySatisfied,
-                Rating::Unsatisfied => ActionKind::RateUnsatisfied,
-            },
+            Self::Rate { .. } => ActionKind::Rate,
             Self::Reopen => ActionKind::Reopen,
             Self::AutoClose => ActionKind::AutoClose,
             Self::Close => ActionKind::Close,
             Self::MarkOverdue => ActionKind::MarkOverdue,
             Self::Escalate => ActionKind::Escalate,
+        }
+    }
+
+    /// The rating a `rate` carries; it chooses the row of the table.
+    pub fn rating(&self) -> Option<Rating> {
+        match self {
+            Self::Rate { rating } => Some(*rating),
+            _ => None,
         }
     }
 
@@ -413,8 +420,7 @@ impl Action {
     }
 }
 
-/// An action without its data. Ratings are split by verdict because they lead
-/// to different states.
+/// An action without its data, named as clients send it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ActionKind {
@@ -436,9 +442,7 @@ pub enum ActionKind {
     Reply,
     ApproveReply,
     SendBack,
-    RateSatisfied,
-    RateBasicallySatisfied,
-    RateUnsatisfied,
+    Rate,
     Reopen,
     AutoClose,
     Close,
@@ -447,7 +451,7 @@ pub enum ActionKind {
 }
 
 impl ActionKind {
-    pub const ALL: [ActionKind; 26] = [
+    pub const ALL: [ActionKind; 24] = [
         Self::Submit,
         Self::Hold,
         Self::Release,
@@ -466,9 +470,7 @@ impl ActionKind {
         Self::Reply,
         Self::ApproveReply,
         Self::SendBack,
-        Self::RateSatisfied,
-        Self::RateBasicallySatisfied,
-        Self::RateUnsatisfied,
+        Self::Rate,
         Self::Reopen,
         Self::AutoClose,
         Self::Close,
@@ -496,9 +498,7 @@ impl ActionKind {
             Self::Reply => "reply",
             Self::ApproveReply => "approve_reply",
             Self::SendBack => "send_back",
-            Self::RateSatisfied => "rate_satisfied",
-            Self::RateBasicallySatisfied => "rate_basically_satisfied",
-            Self::RateUnsatisfied => "rate_unsatisfied",
+            Self::Rate => "rate",
             Self::Reopen => "reopen",
             Self::AutoClose => "auto_close",
             Self::Close => "close",
@@ -525,9 +525,20 @@ pub struct Transition {
     pub action: ActionKind,
     pub actor: ActorRole,
     pub to: AppealState,
+    /// For `rate`: the ratings that take this row; `None` for every other action.
+    pub ratings: Option<&'static [Rating]>,
 }
 
 impl Transition {
+    /// Whether `action` (of this row's kind) takes this row rather than a sibling.
+    pub fn admits(&self, action: &Action) -> bool {
+        match (self.ratings, action.rating()) {
+            (None, _) => true,
+            (Some(ratings), Some(r)) => ratings.contains(&r),
+            (Some(_), None) => false,
+        }
+    }
+
     /// Extension, overdue and escalation rows record an event and keep the state.
     pub fn is_flag_only(&self) -> bool {
         self.from == self.to
@@ -540,6 +551,18 @@ const fn t(from: AppealState, action: ActionKind, actor: ActorRole, to: AppealSt
         action,
         actor,
         to,
+        ratings: None,
+    }
+}
+
+/// A `rate` row: the resident's rating decides where the appeal goes.
+const fn rate(ratings: &'static [Rating], to: AppealState) -> Transition {
+    Transition {
+        from: AppealState::Published,
+        action: ActionKind::Rate,
+        actor: ActorRole::Resident,
+        to,
+        ratings: Some(ratings),
     }
 }
 
@@ -582,19 +605,8 @@ pub const TRANSITIONS: &[Transition] = &[
     t(S::Returned, A::Reject, R::Office, S::Rejected),
     t(S::Replied, A::ApproveReply, R::Office, S::Published),
     t(S::Replied, A::SendBack, R::Office, S::Signed),
-    t(S::Published, A::RateSatisfied, R::Resident, S::Closed),
-    t(
-        S::Published,
-        A::RateBasicallySatisfied,
-        R::Resident,
-        S::Closed,
-    ),
-    t(
-        S::Published,
-        A::RateUnsatisfied,
-        R::Resident,
-        S::RatedUnsatisfied,
-    ),
+    rate(&[Rating::Satisfied, Rating::BasicallySatisfied], S::Closed),
+    rate(&[Rating::Unsatisfied], S::RatedUnsatisfied),
     t(S::Published, A::AutoClose, R::System, S::Closed),
     t(S::RatedUnsatisfied, A::Reopen, R::Office, S::Reopened),
     t(S::RatedUnsatisfied, A::Close, R::Office, S::Closed),
@@ -639,12 +651,20 @@ pub fn next_state(
             action: kind,
         });
     }
-    let row = rows
-        .find(|row| row.actor == actor)
-        .ok_or(TransitionError::WrongActor {
+    let mut rows = rows.filter(|row| row.actor == actor).peekable();
+    if rows.peek().is_none() {
+        return Err(TransitionError::WrongActor {
             state: from,
             action: kind,
             actor,
+        });
+    }
+    // Every rating has a row (a test checks it), so only a malformed action misses here.
+    let row = rows
+        .find(|row| row.admits(action))
+        .ok_or(TransitionError::NotAllowed {
+            state: from,
+            action: kind,
         })?;
     if action
         .required_text()
@@ -717,20 +737,22 @@ mod tests {
             A::SendBack => Action::SendBack {
                 reason: "答复未说明完成时间".into(),
             },
-            A::RateSatisfied => Action::Rate {
+            A::Rate => Action::Rate {
                 rating: Rating::Satisfied,
-            },
-            A::RateBasicallySatisfied => Action::Rate {
-                rating: Rating::BasicallySatisfied,
-            },
-            A::RateUnsatisfied => Action::Rate {
-                rating: Rating::Unsatisfied,
             },
             A::Reopen => Action::Reopen,
             A::AutoClose => Action::AutoClose,
             A::Close => Action::Close,
             A::MarkOverdue => Action::MarkOverdue,
             A::Escalate => Action::Escalate,
+        }
+    }
+
+    /// A valid action that takes this row.
+    fn sample_for(row: &Transition) -> Action {
+        match row.ratings {
+            Some(ratings) => Action::Rate { rating: ratings[0] },
+            None => sample(row.action),
         }
     }
 
@@ -849,7 +871,7 @@ mod tests {
                 row.from
             );
             assert_eq!(
-                next_state(row.from, &sample(row.action), row.actor),
+                next_state(row.from, &sample_for(row), row.actor),
                 Ok(row.to),
                 "{row:?}"
             );
@@ -861,18 +883,34 @@ mod tests {
     fn table_is_deterministic() {
         let mut keys = HashSet::new();
         for row in TRANSITIONS {
-            assert!(
-                keys.insert((row.from, row.action, row.actor)),
-                "duplicate row {row:?}"
-            );
+            for rating in row
+                .ratings
+                .map_or(vec![None], |r| r.iter().map(Some).collect())
+            {
+                assert!(
+                    keys.insert((row.from, row.action, row.actor, rating)),
+                    "duplicate row {row:?}"
+                );
+            }
         }
         // Where two actors may do the same thing, they reach the same state.
         for a in TRANSITIONS {
             for b in TRANSITIONS {
-                if a.from == b.from && a.action == b.action {
+                if a.from == b.from && a.action == b.action && a.ratings == b.ratings {
                     assert_eq!(a.to, b.to);
                 }
             }
+        }
+        // Only `rate` splits by rating, and every rating has its row.
+        for row in TRANSITIONS {
+            assert_eq!(row.ratings.is_some(), row.action == A::Rate, "{row:?}");
+        }
+        for rating in Rating::ALL {
+            let rows = TRANSITIONS
+                .iter()
+                .filter(|r| r.ratings.is_some_and(|rs| rs.contains(&rating)))
+                .count();
+            assert_eq!(rows, 1, "{rating:?}");
         }
     }
 
@@ -913,21 +951,41 @@ mod tests {
     #[test]
     fn doc_table_matches_transitions() {
         let src = include_str!("workflow.rs");
-        let rows: Vec<Transition> = src
+        let rows: Vec<_> = src
             .lines()
             .filter_map(|l| l.strip_prefix("//! | "))
             .filter(|l| !l.starts_with("from ") && !l.starts_with("---"))
             .map(|l| {
                 let cells: Vec<&str> = l.split('|').map(str::trim).collect();
-                t(
+                // `rate (satisfied, basically_satisfied)`: the action and its ratings.
+                let (action, ratings) = match cells[1].split_once(" (") {
+                    Some((a, r)) => (a, Some(r.trim_end_matches(')'))),
+                    None => (cells[1], None),
+                };
+                let ratings: Option<Vec<Rating>> =
+                    ratings.map(|r| r.split(", ").map(|x| Rating::parse(x).unwrap()).collect());
+                (
                     S::parse(cells[0]).unwrap(),
-                    A::parse(cells[1]).unwrap(),
+                    A::parse(action).unwrap(),
                     R::parse(cells[2]).unwrap(),
                     S::parse(cells[3]).unwrap(),
+                    ratings,
                 )
             })
             .collect();
-        assert_eq!(rows, TRANSITIONS);
+        let table: Vec<_> = TRANSITIONS
+            .iter()
+            .map(|r| {
+                (
+                    r.from,
+                    r.action,
+                    r.actor,
+                    r.to,
+                    r.ratings.map(<[Rating]>::to_vec),
+                )
+            })
+            .collect();
+        assert_eq!(rows, table);
     }
 
     #[test]
@@ -967,14 +1025,8 @@ mod tests {
 
     #[test]
     fn allowed_actions_per_role() {
-        assert_eq!(
-            allowed_actions(S::Published, R::Resident),
-            [
-                A::RateSatisfied,
-                A::RateBasicallySatisfied,
-                A::RateUnsatisfied
-            ]
-        );
+        // One `rate`, as clients send it, not one entry per rating.
+        assert_eq!(allowed_actions(S::Published, R::Resident), [A::Rate]);
         assert_eq!(
             allowed_actions(S::Signed, R::Handler),
             [A::Reply, A::RequestExtension]

@@ -81,7 +81,8 @@ fn parse_kind(s: &str) -> AppResult<DayKind> {
 }
 
 /// Holidays and adjusted working days (the exceptions to Monday–Friday).
-#[utoipa::path(get, path = "/api/v1/calendar/days", tag = "calendar", params(YearQuery),
+#[utoipa::path(get, path = "/api/v1/calendar/days", tag = "calendar", operation_id = "list_calendar_days",
+    params(YearQuery),
     responses((status = 200, body = [DayView])))]
 pub async fn list(
     state: web::Data<AppState>,
@@ -93,7 +94,7 @@ pub async fn list(
 
 /// Set one day (admin).
 #[utoipa::path(put, path = "/api/v1/calendar/days/{date}", tag = "calendar",
-    params(("date" = String, Path, description = "YYYY-MM-DD")), request_body = DayBody,
+    params(("date" = NaiveDate, Path, description = "YYYY-MM-DD")), request_body = DayBody,
     responses((status = 200, body = DayView), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn put_day(
@@ -109,8 +110,9 @@ pub async fn put_day(
 
 /// Remove one day, so it follows the plain Monday–Friday rule again (admin).
 #[utoipa::path(delete, path = "/api/v1/calendar/days/{date}", tag = "calendar",
-    params(("date" = String, Path, description = "YYYY-MM-DD")),
-    responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+    params(("date" = NaiveDate, Path, description = "YYYY-MM-DD")),
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
 pub async fn delete_day(
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -120,7 +122,8 @@ pub async fn delete_day(
 }
 
 /// Import a `date,kind,name` CSV, all or nothing (admin).
-#[utoipa::path(post, path = "/api/v1/calendar/import", tag = "calendar", request_body = ImportBody,
+#[utoipa::path(post, path = "/api/v1/calendar/import", tag = "calendar", operation_id = "import_calendar",
+    request_body = ImportBody,
     responses((status = 200, body = Imported), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn import(

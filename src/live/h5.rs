@@ -84,7 +84,8 @@ pub async fn resident() -> HttpResponse {
 /// The pages' script (`live.js`) and stylesheet (`live.css`).
 #[utoipa::path(get, path = "/live/assets/{name}", tag = "live",
     params(("name" = String, Path, description = "`live.js` or `live.css`")),
-    responses((status = 200, content_type = "text/javascript", description = "the asset"),
+    responses((status = 200, description = "the asset",
+            content((String = "text/javascript"), (String = "text/css"))),
         (status = 404, body = crate::error::ErrorBody)))]
 pub async fn asset(name: web::Path<String>) -> AppResult<HttpResponse> {
     let (body, content_type) = match name.as_str() {

@@ -138,6 +138,7 @@ pub struct WsQuery {
 /// The control-plane WebSocket (see the README for the protocol).
 #[utoipa::path(get, path = "/api/v1/live/ws", tag = "live", params(WsQuery),
     responses((status = 101, description = "switching protocols"),
+        (status = 400, description = "`websocket_required`: not a WebSocket upgrade", body = ErrorBody),
         (status = 401, description = "`invalid_ticket`", body = ErrorBody),
         (status = 403, description = "`not_your_session`: the session was reassigned since the ticket", body = ErrorBody),
         (status = 404, body = ErrorBody),

@@ -40,7 +40,7 @@ impl From<entity::departments::Model> for Department {
 }
 
 /// Every department, by name.
-#[utoipa::path(get, path = "/api/v1/departments", tag = "org",
+#[utoipa::path(get, path = "/api/v1/departments", tag = "org", operation_id = "list_departments",
     responses((status = 200, body = [Department])), security(("bearer" = [])))]
 pub async fn list(state: web::Data<AppState>) -> AppResult<web::Json<Vec<Department>>> {
     Ok(web::Json(
@@ -53,7 +53,8 @@ pub async fn list(state: web::Data<AppState>) -> AppResult<web::Json<Vec<Departm
 }
 
 /// Create a department (admin).
-#[utoipa::path(post, path = "/api/v1/departments", tag = "org", request_body = NewDepartment,
+#[utoipa::path(post, path = "/api/v1/departments", tag = "org", operation_id = "create_department",
+    request_body = NewDepartment,
     responses((status = 201, body = Department), (status = 409, body = ErrorBody),
         (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]

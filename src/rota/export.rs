@@ -21,8 +21,10 @@ pub const DEFAULT_PAST_DAYS: i64 = 90;
 #[derive(Deserialize, IntoParams)]
 pub struct ExportQuery {
     /// First local date `YYYY-MM-DD`; by default 90 days ago.
+    #[param(value_type = Option<String>, format = Date)]
     pub from: Option<String>,
     /// Last local date `YYYY-MM-DD`; by default no limit.
+    #[param(value_type = Option<String>, format = Date)]
     pub to: Option<String>,
 }
 

@@ -24,8 +24,10 @@ pub const DATES_MAX: usize = 366;
 #[derive(Deserialize, ToSchema)]
 pub struct LeaderProfile {
     /// Shown to residents, e.g. 张明.
+    #[schema(min_length = 1, max_length = 32)]
     pub display_name: String,
     /// e.g. 县长, 副县长.
+    #[schema(min_length = 1, max_length = 64)]
     pub title: String,
 }
 

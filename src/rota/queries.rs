@@ -134,7 +134,7 @@ pub struct SessionEventView {
     pub actor_id: Option<i64>,
     pub actor_role: String,
     pub reason: Option<String>,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub detail: Option<serde_json::Value>,
     pub created_at: DateTime<Utc>,
 }
@@ -142,12 +142,15 @@ pub struct SessionEventView {
 #[derive(Deserialize, IntoParams)]
 pub struct SessionQuery {
     /// First local date `YYYY-MM-DD`; by default sessions not yet over.
+    #[param(value_type = Option<String>, format = Date)]
     pub from: Option<String>,
     /// Last local date `YYYY-MM-DD`.
+    #[param(value_type = Option<String>, format = Date)]
     pub to: Option<String>,
     /// Only this leader's sessions.
     pub leader_id: Option<i64>,
     /// 1–100, default 20.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u64>,
 }
 

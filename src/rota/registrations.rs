@@ -24,6 +24,7 @@ pub const TOPIC_MAX: usize = 200;
 #[derive(Deserialize, ToSchema)]
 pub struct NewRegistration {
     /// What the resident wants to raise, at most 200 characters.
+    #[schema(min_length = 1, max_length = 200)]
     pub topic: String,
 }
 

@@ -209,7 +209,7 @@ pub async fn add_unavailable(
 
 /// Remove one unavailable date (an admin, or the leader themself).
 #[utoipa::path(delete, path = "/api/v1/leaders/{user_id}/unavailable-dates/{date}", tag = "rota",
-    params(("user_id" = i64, Path), ("date" = String, Path, description = "YYYY-MM-DD")),
+    params(("user_id" = i64, Path), ("date" = chrono::NaiveDate, Path, description = "YYYY-MM-DD")),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]

@@ -335,12 +335,12 @@ async fn the_whole_loop_from_submission_to_satisfied_rating() {
             "send_back",
             "reply",
             "approve_reply",
-            "rate_unsatisfied",
+            "rate",
             "reopen",
             "sign",
             "reply",
             "approve_reply",
-            "rate_satisfied"
+            "rate"
         ]
     );
     let resident = b.get(&b.alice, id).await;
@@ -352,6 +352,53 @@ async fn the_whole_loop_from_submission_to_satisfied_rating() {
         (409, "invalid_transition")
     );
     assert_eq!(terminal.body["error"]["state"], "closed");
+}
+
+/// What `allowed_actions` offers is what the server takes, by the same name: a resident shown a
+/// published reply is offered `rate`, and sending that name with a rating closes the loop.
+#[tokio::test]
+async fn allowed_actions_speak_the_request_vocabulary() {
+    let b = county().await;
+    let id = b
+        .submit(
+            &b.alice,
+            &b.appeal("路灯不亮", "石门村口的路灯坏了一个月。"),
+        )
+        .await;
+    b.to_signed(id, "general").await;
+    b.ok(
+        &b.handler,
+        id,
+        json!({ "action": "reply", "public_reply": "已更换灯泡。" }),
+    )
+    .await;
+    b.ok(&b.office, id, json!({ "action": "approve_reply" }))
+        .await;
+    let view = b.get(&b.alice, id).await;
+    assert_eq!(
+        view.body["allowed_actions"],
+        json!(["rate"]),
+        "{:?}",
+        view.body
+    );
+    let offered = view.body["allowed_actions"][0].as_str().unwrap();
+    let closed = b
+        .ok(
+            &b.alice,
+            id,
+            json!({ "action": offered, "rating": "basically_satisfied", "solved": true }),
+        )
+        .await;
+    assert_eq!(closed["state"], "closed");
+    assert_eq!(closed["rating"], "basically_satisfied");
+    let last = closed["timeline"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(last["action"], "rate");
+    assert_eq!(last["detail"]["rating"], "basically_satisfied");
 }
 
 #[tokio::test]
@@ -1331,20 +1378,10 @@ async fn every_action_is_refused_to_every_role_the_table_does_not_admit() {
             ActionKind::Merge => json!({ "master_id": s }),
             ActionKind::Assign | ActionKind::Reassign => json!({ "lead_department_id": b.dept }),
             ActionKind::Return => json!({ "reason": "other", "note": "x" }),
-            ActionKind::RateSatisfied => json!({ "rating": "satisfied", "solved": true }),
-            ActionKind::RateBasicallySatisfied => {
-                json!({ "rating": "basically_satisfied", "solved": true })
-            }
-            ActionKind::RateUnsatisfied => json!({ "rating": "unsatisfied", "solved": false }),
+            ActionKind::Rate => json!({ "rating": "satisfied", "solved": true }),
             _ => json!({}),
         };
-        let name = match k {
-            ActionKind::RateSatisfied
-            | ActionKind::RateBasicallySatisfied
-            | ActionKind::RateUnsatisfied => "rate",
-            other => other.as_str(),
-        };
-        v["action"] = json!(name);
+        v["action"] = json!(k.as_str());
         v
     };
     // Who tries, and as whom the table sees them (None: no part in the appeal).

@@ -144,11 +144,35 @@ impl TestApp {
         format!("{}{}", self.addr, path)
     }
 
+    /// Sends the request and checks the answer against the OpenAPI document (see `contract`).
     pub async fn send(&self, req: reqwest::RequestBuilder) -> Resp {
-        let res = req.send().await.expect("request");
+        let (client, req) = req.build_split();
+        let req = req.expect("request builds");
+        let method = req.method().to_string();
+        let path = req.url().path().to_string();
+        let sent_json = req
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .is_some_and(|ct| ct.as_bytes().starts_with(b"application/json"));
+        let request_json = req
+            .body()
+            .and_then(reqwest::Body::as_bytes)
+            .filter(|_| sent_json)
+            .map(<[u8]>::to_vec);
+        let res = client.execute(req).await.expect("request");
         let status = res.status().as_u16();
         let headers = res.headers().clone();
         let text = res.text().await.expect("body");
+        crate::contract::check(&crate::contract::Exchange {
+            method: &method,
+            path: &path,
+            request_json: request_json.as_deref(),
+            status,
+            content_type: headers
+                .get(reqwest::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok()),
+            body: &text,
+        });
         let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
         Resp {
             status,

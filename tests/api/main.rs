@@ -6,6 +6,7 @@ mod browser;
 mod cli;
 mod cluster;
 mod common;
+mod contract;
 mod durability;
 mod errors;
 mod live;
