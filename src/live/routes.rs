@@ -184,7 +184,8 @@ pub async fn connect(
 /// Fresh media credentials (ICE/TURN, TRTC UserSig) for the resident on stage and the leader;
 /// refused once the turn has ended.
 #[utoipa::path(post, path = "/api/v1/live/sessions/{id}/media", tag = "live", params(("id" = i64, Path)),
-    responses((status = 200, body = MediaGrant), (status = 409, description = "`not_on_stage`", body = ErrorBody)),
+    responses((status = 200, body = MediaGrant), (status = 409, description = "`not_on_stage`", body = ErrorBody),
+        (status = 503, description = "`broker_unavailable`, with Retry-After", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn media(
     caller: Caller,
@@ -192,9 +193,7 @@ pub async fn media(
     id: web::Path<i64>,
 ) -> AppResult<web::Json<MediaGrant>> {
     let s = session_of(&state, *id).await?;
-    let room = store::load(&state, s.id)
-        .await
-        .map_err(|e| AppError::internal(anyhow::anyhow!("{e}")))?;
+    let room = store::load(&state, s.id).await?;
     let allowed = room.as_ref().is_some_and(|r| {
         r.on_stage().is_some()
             && (r.on_stage() == Some(caller.user_id) || s.leader_id == Some(caller.user_id))

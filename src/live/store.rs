@@ -59,6 +59,16 @@ impl From<crate::broker::BrokerError> for LiveError {
     }
 }
 
+/// For HTTP callers: a broker failure stays a 503 `broker_unavailable`, never a 500.
+impl From<LiveError> for AppError {
+    fn from(e: LiveError) -> Self {
+        match e {
+            LiveError::App(e) => e,
+            other => AppError::internal(anyhow::anyhow!("{other}")),
+        }
+    }
+}
+
 pub fn config_from(state: &AppState) -> RoomConfig {
     let l = &state.settings.live;
     RoomConfig {

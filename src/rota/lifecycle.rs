@@ -198,8 +198,7 @@ async fn close_room(state: &AppState, id: i64, caller: &Caller) -> AppResult<()>
     let end_room = crate::live::room::Command::EndSession;
     match apply(state, id, end_room, Some(caller.user_id)).await {
         Ok(_) | Err(LiveError::Room(_)) => Ok(()),
-        Err(LiveError::App(e)) => Err(e),
-        Err(e @ LiveError::Busy) => Err(AppError::internal(anyhow::anyhow!("{e}"))),
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use super::queries::{self, SessionView};
 use super::reg_status::{ACTIVE, CANCELLED, HELD, REGISTERED, REJECTED};
 use super::SessionStatus;
-use crate::auth::Caller;
+use crate::auth::{Caller, Role};
 use crate::board::moderation::{ContentCheck, LocalWordList, Verdict};
 use crate::board::service::checked_text;
 use crate::error::{AppError, AppResult};
@@ -295,6 +295,10 @@ pub async fn for_session(
     session_id: i64,
 ) -> AppResult<Vec<StaffRegistrationView>> {
     let s = queries::visible_session(&state.db, caller, session_id).await?;
+    // Topics and hold reasons are residents' own words: other leaders may not read them.
+    if caller.role == Role::Leader {
+        super::lifecycle::check_host(caller, &s)?;
+    }
     Ok(live_registrations::Entity::find()
         .filter(live_registrations::Column::SessionId.eq(s.id))
         .order_by_asc(live_registrations::Column::Id)

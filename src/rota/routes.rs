@@ -457,9 +457,12 @@ pub async fn register_topic(
     Ok(HttpResponse::Created().json(r))
 }
 
-/// Every registration of the session, held ones with the reason (leader, office).
+/// Every registration of the session, held ones with the reason (its leader, office, admin):
+/// `not_session_leader` (403) for another leader.
 #[utoipa::path(get, path = "/api/v1/live-sessions/{id}/registrations", tag = "rota", params(("id" = i64, Path)),
-    responses((status = 200, body = [StaffRegistrationView]), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = [StaffRegistrationView]),
+        (status = 403, description = "`not_session_leader`", body = ErrorBody),
+        (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn session_registrations(
     caller: Caller,

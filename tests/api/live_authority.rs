@@ -333,4 +333,13 @@ async fn outcomes_are_read_by_the_sessions_own_leader_and_appeals_need_a_partici
         assert_eq!(r.status, 200, "{:?}", r.body);
         assert_eq!(r.body.as_array().map(Vec::len), Some(3));
     }
+    // Registered topics likewise.
+    let registrations = format!("/api/v1/live-sessions/{}/registrations", room.session);
+    let r = room.app.get(&registrations, Some(&other)).await;
+    assert_eq!((r.status, r.code()), (403, "not_session_leader"));
+    for who in [&room.leader, &office, &room.admin] {
+        let r = room.app.get(&registrations, Some(who)).await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        assert_eq!(r.body.as_array().map(Vec::len), Some(1));
+    }
 }

@@ -115,6 +115,19 @@ async fn a_redis_restart_answers_503_at_once_and_recovers_within_5s() {
         assert_eq!(ticket.code(), "broker_unavailable");
         assert!(ticket.headers.contains_key("retry-after"));
         assert!(took < Duration::from_secs(3), "ticket took {took:?}");
+
+        let media = format!("/api/v1/live/sessions/{}/media", room.session);
+        let r = room
+            .app
+            .post(&media, Some(&tok), serde_json::json!({}))
+            .await;
+        assert_eq!(
+            (r.status, r.code()),
+            (503, "broker_unavailable"),
+            "{:?}",
+            r.body
+        );
+        assert!(r.headers.contains_key("retry-after"));
     }
 
     redis.restart().await;
