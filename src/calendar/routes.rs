@@ -6,7 +6,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::store;
 use super::workdays::{CalendarDay, DayKind};
-use crate::api::Routes;
+use crate::auth::guard::Routes;
 use crate::auth::roles::ADMIN;
 use crate::auth::Access;
 use crate::error::{AppError, AppResult, ErrorBody};

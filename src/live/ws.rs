@@ -1,18 +1,21 @@
 //! One task per WebSocket: inbound frames (rate-limited, size-limited), outbound messages from
 //! the hub, coalesced position and queue views, application pings and the idle timeout.
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix_ws::{CloseCode, CloseReason, Message, MessageStream, ProtocolError, Session};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
+use super::directory::SessionDirectory;
 use super::hub::{media_grant, ConnEnds, ConnRole};
 use super::protocol::{
     close, encode, ClientMsg, Incoming, Limits, ServerMsg, Welcome, WsError, YouState, VERSION,
 };
 use super::room::{Command, Phase, Room};
 use super::store::{self, Broadcast, LiveError};
-use crate::auth::crypto::{random_token, sha256_hex};
+use super::Live;
+use crate::crypto::{random_token, sha256_hex};
 use crate::state::AppState;
 
 /// What a single-use ticket stands for.
@@ -57,6 +60,7 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(5);
 
 struct Conn {
     state: AppState,
+    live: Live,
     session: Session,
     ticket: Ticket,
     /// Room commands go to a worker task, so broker work never stalls reading frames,
@@ -194,12 +198,14 @@ impl Conn {
 /// outcome goes back to the loop.
 async fn work(
     state: AppState,
+    sessions: Arc<dyn SessionDirectory>,
     ticket: Ticket,
     mut commands: tokio::sync::mpsc::Receiver<(u64, ClientMsg)>,
     replies: tokio::sync::mpsc::Sender<Reply>,
 ) {
     while let Some((seq, msg)) = commands.recv().await {
-        let outcome = tokio::time::timeout(COMMAND_TIMEOUT, dispatch(&state, &ticket, msg)).await;
+        let outcome =
+            tokio::time::timeout(COMMAND_TIMEOUT, dispatch(&state, &*sessions, &ticket, msg)).await;
         let err = match outcome {
             Ok(Ok(())) => None,
             Ok(Err(e)) => Some(e),
@@ -214,7 +220,12 @@ async fn work(
     }
 }
 
-async fn dispatch(state: &AppState, t: &Ticket, msg: ClientMsg) -> Result<(), (String, String)> {
+async fn dispatch(
+    state: &AppState,
+    sessions: &dyn SessionDirectory,
+    t: &Ticket,
+    msg: ClientMsg,
+) -> Result<(), (String, String)> {
     let role = t.conn_role();
     let host_only = |r: ConnRole| {
         if r.is_host() {
@@ -236,11 +247,10 @@ async fn dispatch(state: &AppState, t: &Ticket, msg: ClientMsg) -> Result<(), (S
     let cmd = match msg {
         // Answered by the socket's loop itself.
         ClientMsg::Ping {} | ClientMsg::Pong {} => return Ok(()),
-        ClientMsg::Signal { payload } => return signal(state, t, payload).await,
+        ClientMsg::Signal { payload } => return signal(state, sessions, t, payload).await,
         ClientMsg::Join { topic } => {
             resident_only(role)?;
-            let registered = state
-                .sessions
+            let registered = sessions
                 .registered_topic(&state.db, t.session_id, t.user_id)
                 .await
                 .map_err(|e| ("internal".to_string(), internal(e)))?;
@@ -279,15 +289,14 @@ async fn dispatch(state: &AppState, t: &Ticket, msg: ClientMsg) -> Result<(), (S
                 role: t.user_role,
                 department_id: None,
             };
-            return state
-                .sessions
+            return sessions
                 .end(state, t.session_id, actor)
                 .await
                 .map_err(app_error);
         }
     };
     if cmd.is_host_command() {
-        check_still_host(state, t).await?;
+        check_still_host(state, sessions, t).await?;
     }
     store::apply(state, t.session_id, cmd, Some(t.user_id))
         .await
@@ -297,11 +306,15 @@ async fn dispatch(state: &AppState, t: &Ticket, msg: ClientMsg) -> Result<(), (S
 
 /// Host rights follow the session's current leader, not the ticket: a leader reassigned
 /// away loses them at once, whatever instance or socket they act through.
-async fn check_still_host(state: &AppState, t: &Ticket) -> Result<(), (String, String)> {
+async fn check_still_host(
+    state: &AppState,
+    sessions: &dyn SessionDirectory,
+    t: &Ticket,
+) -> Result<(), (String, String)> {
     if t.conn_role() != ConnRole::Leader {
         return Ok(());
     }
-    if current_leader(state, t).await? == Some(t.user_id) {
+    if current_leader(state, sessions, t).await? == Some(t.user_id) {
         Ok(())
     } else {
         Err((
@@ -311,9 +324,12 @@ async fn check_still_host(state: &AppState, t: &Ticket) -> Result<(), (String, S
     }
 }
 
-async fn current_leader(state: &AppState, t: &Ticket) -> Result<Option<i64>, (String, String)> {
-    state
-        .sessions
+async fn current_leader(
+    state: &AppState,
+    sessions: &dyn SessionDirectory,
+    t: &Ticket,
+) -> Result<Option<i64>, (String, String)> {
+    sessions
         .session(&state.db, t.session_id)
         .await
         .map_err(app_error)
@@ -323,6 +339,7 @@ async fn current_leader(state: &AppState, t: &Ticket) -> Result<Option<i64>, (St
 /// SDP and ICE go only between the leader and the resident on stage.
 async fn signal(
     state: &AppState,
+    sessions: &dyn SessionDirectory,
     t: &Ticket,
     payload: serde_json::Value,
 ) -> Result<(), (String, String)> {
@@ -331,7 +348,7 @@ async fn signal(
         .map_err(live_error)?
         .ok_or_else(|| ("not_on_stage".to_string(), "nobody is on stage".to_string()))?;
     let on_stage = room.on_stage();
-    let leader = current_leader(state, t).await?;
+    let leader = current_leader(state, sessions, t).await?;
     let (to, from) = match t.conn_role() {
         ConnRole::Leader if leader == Some(t.user_id) => (on_stage, "leader"),
         ConnRole::Resident if on_stage == Some(t.user_id) => (leader, "stage"),
@@ -393,13 +410,14 @@ pub fn you_state(room: &Room, user_id: i64, role: ConnRole) -> YouState {
 /// Drives one socket until it closes.
 pub async fn run(
     state: AppState,
+    live_parts: Live,
     session: Session,
     mut stream: MessageStream,
     ticket: Ticket,
     resume: Option<(String, u64)>,
 ) {
     let role = ticket.conn_role();
-    let hub = state.live.clone();
+    let hub = live_parts.hub.clone();
     let ConnEnds {
         id: conn_id,
         mut rx,
@@ -419,9 +437,16 @@ pub async fn run(
     let (work_tx, work_rx) = tokio::sync::mpsc::channel(PENDING_COMMANDS);
     let (reply_tx, replies) = tokio::sync::mpsc::channel(PENDING_COMMANDS);
     // Ends by itself once `conn` (the only sender) is dropped and its last command is done.
-    tokio::spawn(work(state.clone(), ticket.clone(), work_rx, reply_tx));
+    tokio::spawn(work(
+        state.clone(),
+        live_parts.sessions.clone(),
+        ticket.clone(),
+        work_rx,
+        reply_tx,
+    ));
     let mut conn = Conn {
         state: state.clone(),
+        live: live_parts,
         session,
         ticket: ticket.clone(),
         work: work_tx,
@@ -469,13 +494,14 @@ async fn greet(
     token: String,
 ) -> bool {
     let state = conn.state.clone();
+    let hub = conn.live.hub.clone();
     let role = t.conn_role();
     let live = &state.settings.live;
     if role == ConnRole::Resident {
         // News for the room if they were away; flushed with others on the next tick.
-        state.live.note_presence(t.session_id, t.user_id, false);
+        hub.note_presence(t.session_id, t.user_id, false);
     }
-    let cached = match state.live.room(&state, t.session_id).await {
+    let cached = match hub.room(&state, t.session_id).await {
         Ok(c) => c,
         Err(e) => {
             tracing::warn!(error = %e, "cannot read live room");
@@ -516,7 +542,7 @@ async fn greet(
             conn.send(&ServerMsg::Media(grant)).await;
         }
     }
-    state.live.refresh_one(&cached, t.session_id, t.user_id);
+    hub.refresh_one(&cached, t.session_id, t.user_id);
     true
 }
 

@@ -2,6 +2,7 @@
 //! dates, fair generation of a draft (pure, in `generate`), the admin's edits, publication as
 //! versions, residents' registrations, exports (iCalendar in `ical`, CSV), and the session
 //! lifecycle with its outcomes.
+pub mod directory;
 pub mod export;
 pub mod generate;
 pub mod ical;
