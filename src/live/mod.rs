@@ -8,6 +8,7 @@ pub mod queue;
 pub mod room;
 pub mod routes;
 pub mod store;
+pub mod worker;
 pub mod ws;
 
 use std::sync::Arc;
