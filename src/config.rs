@@ -529,9 +529,9 @@ impl Settings {
                 "MINXIN_JWT_SECRET must be at least 32 characters".into(),
             ));
         }
-        crate::auth::crypto::decode_key(&self.auth.data_key)
+        decode_key(&self.auth.data_key)
             .map(|_| ())
-            .map_err(|e| ConfigError::Invalid(format!("MINXIN_DATA_KEY: {e}")))
+            .ok_or_else(|| ConfigError::Invalid(format!("MINXIN_DATA_KEY: {BAD_KEY}")))
     }
 }
 
@@ -541,6 +541,19 @@ struct GeneratedSecrets {
     jwt_secret: Secret,
     #[serde(default)]
     data_key: Secret,
+}
+
+/// Why a data key was refused; the cipher reports the same words.
+pub const BAD_KEY: &str = "key must be base64 of exactly 32 bytes";
+
+/// A 32-byte key written as base64. Here rather than in the cipher so that settings are checked
+/// at start without configuration depending on the code it configures.
+pub fn decode_key(key: &Secret) -> Option<[u8; 32]> {
+    use base64::Engine;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(key.expose().trim())
+        .ok()?;
+    raw.try_into().ok()
 }
 
 pub fn random_b64(bytes: usize) -> String {

@@ -7,10 +7,9 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use tracing_actix_web::TracingLogger;
 
-use crate::auth::crypto::DataCipher;
-use crate::auth::jwt::JwtKeys;
 use crate::clock::SharedClock;
 use crate::config::{Secret, Settings};
+use crate::crypto::DataCipher;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::telemetry::{observe, Metrics, RootSpan};
@@ -30,7 +29,7 @@ impl Application {
     pub async fn build(mut settings: Settings, clock: SharedClock) -> anyhow::Result<Self> {
         settings.ensure_secrets()?;
         let fake_wechat = if settings.demo {
-            let secret = crate::auth::crypto::random_token(16);
+            let secret = crate::crypto::random_token(16);
             let fake = FakeWechat::start("wxdemo0000000000", &secret).await?;
             settings.wechat.base_url = fake.base_url.clone();
             settings.wechat.app_id = fake.app_id.clone();
@@ -56,13 +55,10 @@ impl Application {
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind))?;
         let port = listener.local_addr()?.port();
         let state = AppState {
-            jwt: Arc::new(JwtKeys::new(&settings.auth.jwt_secret)),
             cipher: DataCipher::new(&settings.auth.data_key)?,
             wechat: WechatClient::new(&settings.wechat)?,
             metrics: Arc::new(Metrics::new()?),
             instance_id: uuid::Uuid::new_v4().to_string().into(),
-            live: Arc::new(crate::live::hub::Hub::default()),
-            sessions: Arc::new(crate::live::directory::RotaDirectory),
             write_gate: settings
                 .is_sqlite()
                 .then(|| Arc::new(tokio::sync::Mutex::new(()))),
@@ -88,7 +84,13 @@ impl Application {
         if state.settings.rota.lifecycle_interval_secs > 0 {
             crate::rota::lifecycle::spawn(state.clone());
         }
-        let server = run(listener, state.clone())?;
+        // Live's parts sit beside the state, not in it; the rota answers live's questions about
+        // sessions, so live never imports rota.
+        let live = crate::live::Live {
+            hub: Arc::new(crate::live::hub::Hub::default()),
+            sessions: Arc::new(crate::rota::directory::RotaDirectory),
+        };
+        let server = run(listener, state.clone(), live)?;
         Ok(Self {
             port,
             server,
@@ -106,13 +108,22 @@ impl Application {
     }
 }
 
-fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
+fn run(listener: TcpListener, state: AppState, live: crate::live::Live) -> std::io::Result<Server> {
     let settings = state.settings.clone();
+    // Telemetry reads these two on its own, so it does not depend on the state.
+    let metrics = web::Data::from(state.metrics.clone());
+    let http = web::Data::new(settings.http.clone());
     let data = web::Data::new(state);
+    let live = web::Data::new(live);
+    let openapi = web::Data::new(crate::openapi::document());
     let max_body = settings.http.max_body_bytes;
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
+            .app_data(live.clone())
+            .app_data(metrics.clone())
+            .app_data(http.clone())
+            .app_data(openapi.clone())
             .app_data(web::PayloadConfig::new(max_body))
             .app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
             .app_data(

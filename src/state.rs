@@ -3,11 +3,10 @@ use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 
-use crate::auth::crypto::DataCipher;
-use crate::auth::jwt::JwtKeys;
 use crate::broker::SharedBroker;
 use crate::clock::SharedClock;
 use crate::config::Settings;
+use crate::crypto::DataCipher;
 use crate::telemetry::Metrics;
 use crate::wechat::client::WechatClient;
 
@@ -17,7 +16,6 @@ pub struct AppState {
     pub broker: SharedBroker,
     pub clock: SharedClock,
     pub settings: Arc<Settings>,
-    pub jwt: Arc<JwtKeys>,
     pub cipher: DataCipher,
     pub wechat: WechatClient,
     pub metrics: Arc<Metrics>,
@@ -27,10 +25,6 @@ pub struct AppState {
     /// SQLITE_BUSY (not a wait) when another writer got in between. Such transactions take this
     /// gate on SQLite; PostgreSQL needs none (`None`).
     pub write_gate: Option<Arc<tokio::sync::Mutex<()>>>,
-    /// This instance's live-room sockets.
-    pub live: Arc<crate::live::hub::Hub>,
-    /// Sessions as the duty rota knows them.
-    pub sessions: Arc<dyn crate::live::directory::SessionDirectory>,
 }
 
 impl AppState {

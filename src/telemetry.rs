@@ -1,5 +1,4 @@
-//! Structured logs with a request id on every line, Prometheus metrics, and the guard that
-//! turns a panicking handler into a 500 JSON answer instead of a dropped connection.
+//! Structured logs with a request id on every line, Prometheus metrics and the client address.
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
@@ -7,17 +6,13 @@ use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{web, Error, HttpMessage, ResponseError};
-use futures_util::FutureExt;
+use actix_web::{web, Error, HttpMessage};
 use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
 use tracing::Span;
 use tracing_actix_web::{DefaultRootSpanBuilder, RequestId, RootSpanBuilder};
 use tracing_subscriber::EnvFilter;
 
-use crate::auth::Access;
 use crate::config::{ForwardedHeader, HttpSettings};
-use crate::error::AppError;
-use crate::state::AppState;
 
 /// `MINXIN_LOG_FORMAT=json` for machines, anything else for people. `RUST_LOG` filters.
 /// Logs go to stderr, so stdout carries only a command's output (`invite` prints its code
@@ -57,14 +52,8 @@ impl RootSpanBuilder for RootSpan {
         let route = request.match_pattern().unwrap_or_default();
         // The address rate limits count, so the log shows what they acted on.
         let client_ip = request
-            .app_data::<web::Data<AppState>>()
-            .map(|s| {
-                client_ip(
-                    request.peer_addr().map(|a| a.ip()),
-                    request.headers(),
-                    &s.settings.http,
-                )
-            })
+            .app_data::<web::Data<HttpSettings>>()
+            .map(|http| client_ip(request.peer_addr().map(|a| a.ip()), request.headers(), http))
             .unwrap_or_default();
         tracing::info_span!(
             "HTTP request",
@@ -200,33 +189,6 @@ impl Metrics {
     }
 }
 
-/// Runs one route: authorization by its [`Access`], then the handler, with a panic turned into
-/// a 500 JSON answer instead of a dropped connection. Errors become responses here, so the
-/// outer middleware sees every status.
-pub async fn guard_route(
-    access: Access,
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<BoxBody>, Error> {
-    // Cloning is safe here: routing has finished and set the match info.
-    let http_req = req.request().clone();
-    let req = match crate::auth::caller::authorize(access, req).await {
-        Ok(req) => req,
-        Err((req, e)) => return Ok(req.error_response(e)),
-    };
-    let outcome = std::panic::AssertUnwindSafe(next.call(req))
-        .catch_unwind()
-        .await;
-    Ok(match outcome {
-        Ok(Ok(res)) => res.map_into_boxed_body(),
-        Ok(Err(e)) => ServiceResponse::new(http_req, e.error_response()),
-        Err(_) => {
-            let err = AppError::internal(anyhow::anyhow!("handler panicked"));
-            ServiceResponse::new(http_req, err.error_response())
-        }
-    })
-}
-
 /// Counts and times each request by its route pattern (never the raw path: ids would explode
 /// the label set), and echoes the request id as `x-request-id`.
 pub async fn observe(
@@ -235,11 +197,9 @@ pub async fn observe(
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let start = Instant::now();
     let method = req.method().to_string();
-    let metrics = req
-        .app_data::<web::Data<AppState>>()
-        .map(|s| s.metrics.clone());
+    let metrics = req.app_data::<web::Data<Metrics>>().cloned();
     let request_id = req.extensions().get::<RequestId>().map(|id| id.to_string());
-    // Routes answer errors as responses (see `guard_route`), so an `Err` here is rare.
+    // Routes answer errors as responses (see `crate::auth::guard::guard_route`), so an `Err` here is rare.
     let mut res = next.call(req).await?.map_into_boxed_body();
     if let Some(m) = metrics {
         let route = res

@@ -8,6 +8,7 @@ use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use entity::users;
 use sea_orm::{DatabaseConnection, EntityTrait, QuerySelect};
 
+use super::jwt::JwtKeys;
 use super::roles::{Access, Role};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -63,8 +64,7 @@ async fn authenticate(req: &ServiceRequest) -> Result<Caller, AppError> {
         })
         .map(str::trim)
         .ok_or(AppError::Unauthenticated)?;
-    let claims = state
-        .jwt
+    let claims = JwtKeys::new(&state.settings.auth.jwt_secret)
         .verify(token, state.clock.now())
         .ok_or(AppError::InvalidToken)?;
     let user_id = claims.sub.parse().map_err(|_| AppError::InvalidToken)?;

@@ -10,9 +10,9 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::crypto::{random_token, sha256_hex};
 use super::tokens::{issue_pair, LoginResponse};
 use super::Role;
+use crate::crypto::{random_token, sha256_hex};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 

@@ -6,9 +6,9 @@ use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde::{Deserialize, Serialize};
 
-use super::crypto::sha256_hex;
 use super::tokens::{issue_pair, LoginResponse};
 use super::Role;
+use crate::crypto::sha256_hex;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::wechat::client::WechatError;

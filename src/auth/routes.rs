@@ -10,7 +10,7 @@ use super::invitations::{self, CreatedInvitation, NewInvitation};
 use super::roles::ADMIN;
 use super::tokens::{self, LoginResponse, UserView};
 use super::{login, Access, Caller};
-use crate::api::Routes;
+use crate::auth::guard::Routes;
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::extract::ApiJson;
 use crate::state::AppState;

@@ -11,8 +11,9 @@ use sea_orm::{
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::crypto::{random_token, sha256_hex};
+use super::jwt::JwtKeys;
 use super::roles::Role;
+use crate::crypto::{random_token, sha256_hex};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
@@ -69,8 +70,7 @@ pub async fn issue_pair<C: ConnectionTrait>(
     let now = state.clock.now();
     let role = role_of(user)?;
     let ttl = state.settings.auth.access_ttl_secs;
-    let access = state
-        .jwt
+    let access = JwtKeys::new(&state.settings.auth.jwt_secret)
         .issue(
             user.id,
             role,

@@ -8,7 +8,7 @@ use super::queries::{
     PageQuery, SimilarAppeal, SimilarRequest, StaffQuery,
 };
 use super::service::{self, ActionRequest, Actor, NewAppeal};
-use crate::api::Routes;
+use crate::auth::guard::Routes;
 use crate::auth::roles::{ADMIN, OFFICE};
 use crate::auth::routes::client_addr;
 use crate::auth::{Access, Caller, Role};

@@ -16,9 +16,9 @@ use super::moderation::{ContentCheck, LocalWordList, Verdict};
 use super::queries::{board_projection, board_reply};
 use super::workflow::{next_state, Action, ActionKind, ActorRole, AppealState, Rating, Urgency};
 use super::{catalog, search};
-use crate::auth::crypto::sha256_hex;
 use crate::auth::{Caller, Role};
 use crate::calendar::{store as calendar_store, workdays::TIMEZONE};
+use crate::crypto::sha256_hex;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 

@@ -1,14 +1,14 @@
 use actix_web::http::Method;
 use actix_web::{web, HttpResponse};
-use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::store;
 use super::workdays::{CalendarDay, DayKind};
-use crate::api::Routes;
+use crate::auth::guard::Routes;
 use crate::auth::roles::ADMIN;
 use crate::auth::Access;
+use crate::clock::parse_date;
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::extract::ApiJson;
 use crate::state::AppState;
@@ -64,11 +64,6 @@ pub struct Imported {
     pub days: usize,
 }
 
-fn parse_date(s: &str) -> AppResult<NaiveDate> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .map_err(|_| AppError::validation("date", "must be a date written YYYY-MM-DD"))
-}
-
 fn parse_kind(s: &str) -> AppResult<DayKind> {
     match s {
         "holiday" => Ok(DayKind::Holiday),
@@ -102,7 +97,7 @@ pub async fn put_day(
     path: web::Path<String>,
     body: ApiJson<DayBody>,
 ) -> AppResult<web::Json<DayView>> {
-    let date = parse_date(&path)?;
+    let date = parse_date("date", &path)?;
     let kind = parse_kind(&body.0.kind)?;
     let day = store::set_day(&state.db, date, kind, &body.0.name, state.clock.now()).await?;
     Ok(web::Json(day.into()))
@@ -117,7 +112,7 @@ pub async fn delete_day(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    store::delete_day(&state.db, parse_date(&path)?).await?;
+    store::delete_day(&state.db, parse_date("date", &path)?).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -16,11 +16,10 @@ use chrono::{
     DateTime, Datelike, MappedLocalTime, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeDelta,
     TimeZone, Utc, Weekday,
 };
-use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
-/// Time zone in which working days and deadlines are reckoned.
-pub const TIMEZONE: Tz = chrono_tz::Asia::Shanghai;
+/// Time zone in which working days and deadlines are reckoned: the county's.
+pub use crate::clock::TIMEZONE;
 
 /// End of business (local time). An appeal accepted on a working day strictly
 /// before this time starts its clock that day; at or after it, the next
@@ -209,7 +208,7 @@ impl WorkCalendar {
     pub fn deadline_for(&self, accepted_at: DateTime<Utc>, working_days: u32) -> DateTime<Utc> {
         let day0 = self.clock_start_day(accepted_at);
         let due = self.add_working_days(day0, working_days);
-        local_to_utc(due.and_time(END_OF_DAY))
+        deadline_instant(due.and_time(END_OF_DAY))
     }
 }
 
@@ -224,11 +223,11 @@ fn weekday_prefix(date: NaiveDate) -> i64 {
     days.div_euclid(7) * 5 + days.rem_euclid(7).min(5)
 }
 
-fn local_to_utc(local: NaiveDateTime) -> DateTime<Utc> {
-    match TIMEZONE.from_local_datetime(&local) {
-        MappedLocalTime::Single(t) => t.with_timezone(&Utc),
+fn deadline_instant(local: NaiveDateTime) -> DateTime<Utc> {
+    match crate::clock::local_to_utc(local) {
+        MappedLocalTime::Single(t) => t,
         // Later instant gives the citizen the benefit of the doubt.
-        MappedLocalTime::Ambiguous(_, later) => later.with_timezone(&Utc),
+        MappedLocalTime::Ambiguous(_, later) => later,
         // Shanghai has had no DST since 1991; kept total rather than panicking.
         MappedLocalTime::None => {
             let offset = TIMEZONE.offset_from_utc_datetime(&local).fix();

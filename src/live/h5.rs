@@ -7,7 +7,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::Method;
 use actix_web::{web, HttpResponse};
 
-use crate::api::Routes;
+use crate::auth::guard::Routes;
 use crate::auth::Access;
 use crate::error::{AppError, AppResult};
 

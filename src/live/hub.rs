@@ -204,10 +204,6 @@ impl Hub {
         });
     }
 
-    pub fn local_connections(&self) -> usize {
-        lock(&self.sessions).values().map(|s| s.conns.len()).sum()
-    }
-
     /// The room as this instance last saw it; read from the broker (once) when none is cached.
     pub async fn room(
         &self,

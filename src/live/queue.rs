@@ -1,7 +1,7 @@
 //! Ordering rules of a live-session waiting queue. Pure data: callers load
 //! it (one JSON blob), apply an operation and store it back.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
@@ -248,25 +248,6 @@ pub fn estimated_wait_secs(position: usize, avg_turn_secs: u64) -> u64 {
         .saturating_mul(avg_turn_secs)
 }
 
-/// Users in `after` whose position differs from `before` (newcomers
-/// included), in queue order, so one update per changed user can be sent.
-/// Users who left are not listed: they have no position to report.
-pub fn positions_changed(before: &WaitingQueue, after: &WaitingQueue) -> Vec<(i64, usize)> {
-    let old: HashMap<i64, usize> = before
-        .entries
-        .iter()
-        .enumerate()
-        .map(|(i, e)| (e.user_id, i))
-        .collect();
-    after
-        .entries
-        .iter()
-        .enumerate()
-        .filter(|(i, e)| old.get(&e.user_id) != Some(i))
-        .map(|(i, e)| (e.user_id, i))
-        .collect()
-}
-
 #[cfg(test)]
 // Workspace lints deny unwrap/expect; they are fine in tests.
 #[allow(clippy::unwrap_used, clippy::expect_used)]
@@ -507,26 +488,6 @@ mod tests {
         assert_eq!(estimated_wait_secs(0, 300), 0);
         assert_eq!(estimated_wait_secs(3, 300), 900);
         assert_eq!(estimated_wait_secs(usize::MAX, u64::MAX), u64::MAX);
-    }
-
-    #[test]
-    fn positions_changed_lists_only_moves() {
-        let before = queue_of(10, &[(1, false), (2, false), (3, false), (4, false)]);
-        let mut after = before.clone();
-        after.leave(2).unwrap();
-        assert_eq!(positions_changed(&before, &after), [(3, 1), (4, 2)]);
-
-        let mut joined = before.clone();
-        joined.join(5, false, None).unwrap();
-        assert_eq!(positions_changed(&before, &joined), [(5, 4)]);
-
-        let mut reg = before.clone();
-        reg.join(6, true, None).unwrap();
-        assert_eq!(
-            positions_changed(&before, &reg),
-            [(6, 0), (1, 1), (2, 2), (3, 3), (4, 4)]
-        );
-        assert!(positions_changed(&before, &before).is_empty());
     }
 
     #[test]

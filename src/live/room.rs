@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, VecDeque};
 use serde::{Deserialize, Serialize};
 
 use super::queue::{DeferOutcome, QueueError, WaitingQueue};
+use crate::config::LiveSettings;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RoomConfig {
@@ -25,17 +26,27 @@ pub struct RoomConfig {
     pub grace_stage_secs: i64,
 }
 
+/// Turn-end warnings, in seconds before the end; not a setting.
+const WARN_BEFORE_SECS: [i64; 2] = [60, 10];
+
+impl From<&LiveSettings> for RoomConfig {
+    fn from(l: &LiveSettings) -> Self {
+        Self {
+            confirm_secs: l.confirm_secs,
+            turn_secs: l.turn_secs,
+            warn_before_secs: WARN_BEFORE_SECS.to_vec(),
+            defer_places: l.defer_places,
+            max_queue: l.max_queue,
+            grace_waiting_secs: l.grace_waiting_secs,
+            grace_stage_secs: l.grace_stage_secs,
+        }
+    }
+}
+
+/// The settings' defaults, so the two never drift apart.
 impl Default for RoomConfig {
     fn default() -> Self {
-        Self {
-            confirm_secs: 30,
-            turn_secs: 600,
-            warn_before_secs: vec![60, 10],
-            defer_places: 3,
-            max_queue: 20_000,
-            grace_waiting_secs: 180,
-            grace_stage_secs: 20,
-        }
+        Self::from(&LiveSettings::default())
     }
 }
 

@@ -12,9 +12,10 @@ use super::hub::ConnRole;
 use super::protocol::MediaGrant;
 use super::store;
 use super::ws::{self, Ticket};
-use crate::api::Routes;
-use crate::auth::crypto::{random_token, sha256_hex};
+use super::Live;
+use crate::auth::guard::Routes;
 use crate::auth::{Access, Caller, Role};
+use crate::crypto::{random_token, sha256_hex};
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::state::AppState;
 
@@ -61,9 +62,8 @@ fn not_your_session() -> AppError {
     }
 }
 
-async fn session_of(state: &AppState, id: i64) -> AppResult<LiveSession> {
-    state
-        .sessions
+async fn session_of(live: &Live, state: &AppState, id: i64) -> AppResult<LiveSession> {
+    live.sessions
         .session(&state.db, id)
         .await?
         .ok_or(AppError::NotFound)
@@ -80,9 +80,10 @@ async fn session_of(state: &AppState, id: i64) -> AppResult<LiveSession> {
 pub async fn ticket(
     caller: Caller,
     state: web::Data<AppState>,
+    live: web::Data<Live>,
     id: web::Path<i64>,
 ) -> AppResult<web::Json<TicketResponse>> {
-    let s = session_of(&state, *id).await?;
+    let s = session_of(&live, &state, *id).await?;
     let role = match caller.role {
         Role::Leader if s.leader_id == Some(caller.user_id) => "leader",
         Role::Leader => return Err(not_your_session()),
@@ -147,6 +148,7 @@ pub async fn connect(
     req: HttpRequest,
     body: web::Payload,
     state: web::Data<AppState>,
+    live: web::Data<Live>,
     q: web::Query<WsQuery>,
 ) -> AppResult<HttpResponse> {
     let bytes = state
@@ -160,7 +162,10 @@ pub async fn connect(
     let ticket: Ticket = serde_json::from_slice(&bytes).map_err(AppError::internal)?;
     // A ticket minted before the session was reassigned must not seat its old leader as host.
     if ticket.conn_role() == ConnRole::Leader
-        && session_of(&state, ticket.session_id).await?.leader_id != Some(ticket.user_id)
+        && session_of(&live, &state, ticket.session_id)
+            .await?
+            .leader_id
+            != Some(ticket.user_id)
     {
         return Err(not_your_session());
     }
@@ -173,6 +178,7 @@ pub async fn connect(
     let resume = q.resume.clone().map(|r| (r, q.last_seq.unwrap_or(0)));
     actix_web::rt::spawn(ws::run(
         state.get_ref().clone(),
+        live.get_ref().clone(),
         session,
         stream,
         ticket,
@@ -190,9 +196,10 @@ pub async fn connect(
 pub async fn media(
     caller: Caller,
     state: web::Data<AppState>,
+    live: web::Data<Live>,
     id: web::Path<i64>,
 ) -> AppResult<web::Json<MediaGrant>> {
-    let s = session_of(&state, *id).await?;
+    let s = session_of(&live, &state, *id).await?;
     let room = store::load(&state, s.id).await?;
     let allowed = room.as_ref().is_some_and(|r| {
         r.on_stage().is_some()

@@ -70,16 +70,7 @@ impl From<LiveError> for AppError {
 }
 
 pub fn config_from(state: &AppState) -> RoomConfig {
-    let l = &state.settings.live;
-    RoomConfig {
-        confirm_secs: l.confirm_secs,
-        turn_secs: l.turn_secs,
-        warn_before_secs: vec![60, 10],
-        defer_places: l.defer_places,
-        max_queue: l.max_queue,
-        grace_waiting_secs: l.grace_waiting_secs,
-        grace_stage_secs: l.grace_stage_secs,
-    }
+    RoomConfig::from(&state.settings.live)
 }
 
 pub async fn load(state: &AppState, session_id: i64) -> Result<Option<Room>, LiveError> {

@@ -10,9 +10,10 @@ use super::hub::{media_grant, ConnEnds, ConnRole};
 use super::protocol::{
     close, encode, ClientMsg, Incoming, Limits, ServerMsg, Welcome, WsError, YouState, VERSION,
 };
-use super::room::{Command, Phase, Room};
-use super::store::{self, Broadcast, LiveError};
-use crate::auth::crypto::{random_token, sha256_hex};
+use super::room::{Phase, Room};
+use super::worker::{work, Reply, COMMAND_TIMEOUT};
+use super::Live;
+use crate::crypto::{random_token, sha256_hex};
 use crate::state::AppState;
 
 /// What a single-use ticket stands for.
@@ -46,17 +47,12 @@ pub fn resume_key(token: &str) -> String {
     format!("live:resume:{}", sha256_hex(token))
 }
 
-/// The worker finished the client message numbered `.0`; with the error to answer, if any.
-type Reply = (u64, Option<(String, String)>);
-
 /// Commands waiting for the socket's worker; more than this and the client is told to wait.
 const PENDING_COMMANDS: usize = 16;
-/// A command that cannot complete in this time is answered with an error (each broker call is
-/// bounded too; this also covers compare-and-set retries and the database).
-const COMMAND_TIMEOUT: Duration = Duration::from_secs(5);
 
 struct Conn {
     state: AppState,
+    live: Live,
     session: Session,
     ticket: Ticket,
     /// Room commands go to a worker task, so broker work never stalls reading frames,
@@ -190,189 +186,6 @@ impl Conn {
     }
 }
 
-/// Runs the socket's room commands one at a time, in order, off the socket's loop; each
-/// outcome goes back to the loop.
-async fn work(
-    state: AppState,
-    ticket: Ticket,
-    mut commands: tokio::sync::mpsc::Receiver<(u64, ClientMsg)>,
-    replies: tokio::sync::mpsc::Sender<Reply>,
-) {
-    while let Some((seq, msg)) = commands.recv().await {
-        let outcome = tokio::time::timeout(COMMAND_TIMEOUT, dispatch(&state, &ticket, msg)).await;
-        let err = match outcome {
-            Ok(Ok(())) => None,
-            Ok(Err(e)) => Some(e),
-            Err(_) => Some((
-                "broker_unavailable".to_string(),
-                "the room could not be reached in time; try again".to_string(),
-            )),
-        };
-        if replies.send((seq, err)).await.is_err() {
-            return;
-        }
-    }
-}
-
-async fn dispatch(state: &AppState, t: &Ticket, msg: ClientMsg) -> Result<(), (String, String)> {
-    let role = t.conn_role();
-    let host_only = |r: ConnRole| {
-        if r.is_host() {
-            Ok(())
-        } else {
-            Err((
-                "forbidden".to_string(),
-                "only the session's hosts may do this".to_string(),
-            ))
-        }
-    };
-    let resident_only = |r: ConnRole| {
-        if r == ConnRole::Resident {
-            Ok(())
-        } else {
-            Err(("forbidden".to_string(), "only residents queue".to_string()))
-        }
-    };
-    let cmd = match msg {
-        // Answered by the socket's loop itself.
-        ClientMsg::Ping {} | ClientMsg::Pong {} => return Ok(()),
-        ClientMsg::Signal { payload } => return signal(state, t, payload).await,
-        ClientMsg::Join { topic } => {
-            resident_only(role)?;
-            let registered = state
-                .sessions
-                .registered_topic(&state.db, t.session_id, t.user_id)
-                .await
-                .map_err(|e| ("internal".to_string(), internal(e)))?;
-            let topic = registered
-                .clone()
-                .or(topic.map(|s| s.chars().take(200).collect()));
-            Command::Join {
-                user_id: t.user_id,
-                registered: registered.is_some(),
-                topic,
-            }
-        }
-        ClientMsg::Leave {} => {
-            resident_only(role)?;
-            Command::Leave { user_id: t.user_id }
-        }
-        ClientMsg::Confirm {} => {
-            resident_only(role)?;
-            Command::Confirm { user_id: t.user_id }
-        }
-        ClientMsg::CallNext {} => host_only(role).map(|_| Command::CallNext)?,
-        ClientMsg::Call { user_id } => host_only(role).map(|_| Command::Call { user_id })?,
-        ClientMsg::Skip {} => host_only(role).map(|_| Command::Skip)?,
-        ClientMsg::Defer { user_id } => host_only(role).map(|_| Command::Defer { user_id })?,
-        ClientMsg::Remove { user_id } => host_only(role).map(|_| Command::Remove { user_id })?,
-        ClientMsg::Extend { secs } => host_only(role).map(|_| Command::Extend { secs })?,
-        ClientMsg::Pause {} => host_only(role).map(|_| Command::Pause)?,
-        ClientMsg::Resume {} => host_only(role).map(|_| Command::Resume)?,
-        ClientMsg::EndTurn {} => host_only(role).map(|_| Command::EndTurn)?,
-        ClientMsg::EndSession {} => {
-            host_only(role)?;
-            // The session's lifecycle owns ending: it checks who may, ends the record and
-            // then the room, so the two never disagree.
-            let actor = crate::auth::Caller {
-                user_id: t.user_id,
-                role: t.user_role,
-                department_id: None,
-            };
-            return state
-                .sessions
-                .end(state, t.session_id, actor)
-                .await
-                .map_err(app_error);
-        }
-    };
-    if cmd.is_host_command() {
-        check_still_host(state, t).await?;
-    }
-    store::apply(state, t.session_id, cmd, Some(t.user_id))
-        .await
-        .map_err(live_error)?;
-    Ok(())
-}
-
-/// Host rights follow the session's current leader, not the ticket: a leader reassigned
-/// away loses them at once, whatever instance or socket they act through.
-async fn check_still_host(state: &AppState, t: &Ticket) -> Result<(), (String, String)> {
-    if t.conn_role() != ConnRole::Leader {
-        return Ok(());
-    }
-    if current_leader(state, t).await? == Some(t.user_id) {
-        Ok(())
-    } else {
-        Err((
-            "not_session_leader".into(),
-            "the session was reassigned: you no longer host it".into(),
-        ))
-    }
-}
-
-async fn current_leader(state: &AppState, t: &Ticket) -> Result<Option<i64>, (String, String)> {
-    state
-        .sessions
-        .session(&state.db, t.session_id)
-        .await
-        .map_err(app_error)
-        .map(|s| s.and_then(|s| s.leader_id))
-}
-
-/// SDP and ICE go only between the leader and the resident on stage.
-async fn signal(
-    state: &AppState,
-    t: &Ticket,
-    payload: serde_json::Value,
-) -> Result<(), (String, String)> {
-    let room = store::load(state, t.session_id)
-        .await
-        .map_err(live_error)?
-        .ok_or_else(|| ("not_on_stage".to_string(), "nobody is on stage".to_string()))?;
-    let on_stage = room.on_stage();
-    let leader = current_leader(state, t).await?;
-    let (to, from) = match t.conn_role() {
-        ConnRole::Leader if leader == Some(t.user_id) => (on_stage, "leader"),
-        ConnRole::Resident if on_stage == Some(t.user_id) => (leader, "stage"),
-        _ => (None, ""),
-    };
-    let to = to.ok_or_else(|| {
-        (
-            "not_on_stage".to_string(),
-            "signals pass only between the leader and the resident on stage".to_string(),
-        )
-    })?;
-    store::publish(
-        state,
-        t.session_id,
-        &Broadcast::Signal {
-            to_user: to,
-            from: from.into(),
-            payload,
-        },
-    )
-    .await
-    .map_err(live_error)
-}
-
-fn internal(e: impl std::fmt::Display) -> String {
-    tracing::error!(error = %e, "live room");
-    "internal error".into()
-}
-
-fn live_error(e: LiveError) -> (String, String) {
-    match e {
-        LiveError::Room(r) => (r.code().to_string(), r.to_string()),
-        LiveError::Busy => ("busy".into(), e.to_string()),
-        // The broker is down or stalled: the client may retry shortly (logged where it arose).
-        LiveError::App(a @ crate::error::AppError::Unavailable { .. }) => {
-            (a.code().into(), a.to_string())
-        }
-        LiveError::App(a) => ("internal".into(), internal(a)),
-    }
-}
-
 pub fn you_state(room: &Room, user_id: i64, role: ConnRole) -> YouState {
     if role.is_host() {
         return YouState::Host;
@@ -393,13 +206,14 @@ pub fn you_state(room: &Room, user_id: i64, role: ConnRole) -> YouState {
 /// Drives one socket until it closes.
 pub async fn run(
     state: AppState,
+    live_parts: Live,
     session: Session,
     mut stream: MessageStream,
     ticket: Ticket,
     resume: Option<(String, u64)>,
 ) {
     let role = ticket.conn_role();
-    let hub = state.live.clone();
+    let hub = live_parts.hub.clone();
     let ConnEnds {
         id: conn_id,
         mut rx,
@@ -419,9 +233,16 @@ pub async fn run(
     let (work_tx, work_rx) = tokio::sync::mpsc::channel(PENDING_COMMANDS);
     let (reply_tx, replies) = tokio::sync::mpsc::channel(PENDING_COMMANDS);
     // Ends by itself once `conn` (the only sender) is dropped and its last command is done.
-    tokio::spawn(work(state.clone(), ticket.clone(), work_rx, reply_tx));
+    tokio::spawn(work(
+        state.clone(),
+        live_parts.sessions.clone(),
+        ticket.clone(),
+        work_rx,
+        reply_tx,
+    ));
     let mut conn = Conn {
         state: state.clone(),
+        live: live_parts,
         session,
         ticket: ticket.clone(),
         work: work_tx,
@@ -469,13 +290,14 @@ async fn greet(
     token: String,
 ) -> bool {
     let state = conn.state.clone();
+    let hub = conn.live.hub.clone();
     let role = t.conn_role();
     let live = &state.settings.live;
     if role == ConnRole::Resident {
         // News for the room if they were away; flushed with others on the next tick.
-        state.live.note_presence(t.session_id, t.user_id, false);
+        hub.note_presence(t.session_id, t.user_id, false);
     }
-    let cached = match state.live.room(&state, t.session_id).await {
+    let cached = match hub.room(&state, t.session_id).await {
         Ok(c) => c,
         Err(e) => {
             tracing::warn!(error = %e, "cannot read live room");
@@ -516,7 +338,7 @@ async fn greet(
             conn.send(&ServerMsg::Media(grant)).await;
         }
     }
-    state.live.refresh_one(&cached, t.session_id, t.user_id);
+    hub.refresh_one(&cached, t.session_id, t.user_id);
     true
 }
 
@@ -637,14 +459,5 @@ async fn serve(
                 let _ = conn.session.ping(b"").await;
             }
         }
-    }
-}
-
-fn app_error(e: crate::error::AppError) -> (String, String) {
-    match e {
-        crate::error::AppError::Internal(inner) => {
-            ("internal".into(), internal(format!("{inner:#}")))
-        }
-        other => (other.code().to_string(), other.to_string()),
     }
 }

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::store;
-use crate::api::Routes;
+use crate::auth::guard::Routes;
 use crate::auth::roles::ADMIN;
 use crate::auth::Access;
 use crate::error::{AppResult, ErrorBody};

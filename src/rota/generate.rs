@@ -6,18 +6,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, Datelike, MappedLocalTime, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
-use chrono_tz::Asia::Shanghai;
-use chrono_tz::Tz;
+use chrono::{DateTime, Datelike, MappedLocalTime, NaiveDate, NaiveTime, Utc, Weekday};
 use serde::{Deserialize, Serialize};
 
 use crate::calendar::workdays::{DayKind, WorkCalendar};
+use crate::clock::TIMEZONE;
 
 /// Longest range, in days counting both ends, that one draft may cover.
 pub const MAX_RANGE_DAYS: i64 = 366;
-
-/// Time zone in which session dates and times are given.
-pub const ROTA_TIMEZONE: Tz = Shanghai;
 
 const fn hm(hour: u32, minute: u32) -> NaiveTime {
     match NaiveTime::from_hms_opt(hour, minute, 0) {
@@ -196,8 +192,8 @@ pub fn generate(
         if !cfg.weekdays.contains(&date.weekday()) || cal.kind_of(date) == Some(DayKind::Holiday) {
             continue;
         }
-        let starts_at = local_to_utc(date, cfg.start)?;
-        let ends_at = local_to_utc(date, cfg.end)?;
+        let starts_at = session_instant(date, cfg.start)?;
+        let ends_at = session_instant(date, cfg.end)?;
         let index = i64::try_from(sessions.len()).unwrap_or(i64::MAX);
 
         let leader_id = choose(&states, date, previous);
@@ -278,11 +274,11 @@ fn check_range(start: NaiveDate, end: NaiveDate) -> Result<(), RotaError> {
     Ok(())
 }
 
-fn local_to_utc(date: NaiveDate, time: NaiveTime) -> Result<DateTime<Utc>, RotaError> {
-    match ROTA_TIMEZONE.from_local_datetime(&date.and_time(time)) {
-        MappedLocalTime::Single(t) => Ok(t.with_timezone(&Utc)),
+fn session_instant(date: NaiveDate, time: NaiveTime) -> Result<DateTime<Utc>, RotaError> {
+    match crate::clock::local_to_utc(date.and_time(time)) {
+        MappedLocalTime::Single(t) => Ok(t),
         // Only possible for pre-1992 dates (Shanghai has no DST since).
-        MappedLocalTime::Ambiguous(earlier, _) => Ok(earlier.with_timezone(&Utc)),
+        MappedLocalTime::Ambiguous(earlier, _) => Ok(earlier),
         MappedLocalTime::None => Err(RotaError::NonexistentLocalTime { date, time }),
     }
 }
@@ -352,8 +348,8 @@ pub fn check_in_range(
     };
     // Compare local dates rather than UTC instants so a slot ending exactly
     // at local midnight after `range_end` still counts as inside.
-    let first_day = slot.starts_at.with_timezone(&ROTA_TIMEZONE).date_naive();
-    let end_local = slot.ends_at.with_timezone(&ROTA_TIMEZONE);
+    let first_day = slot.starts_at.with_timezone(&TIMEZONE).date_naive();
+    let end_local = slot.ends_at.with_timezone(&TIMEZONE);
     let last_day = if end_local.time() == NaiveTime::MIN {
         end_local.date_naive().pred_opt().ok_or_else(out_of_range)?
     } else {
@@ -369,6 +365,7 @@ pub fn check_in_range(
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+    use chrono::TimeZone;
 
     const CSV: &str = include_str!("../../tests/data/cn-2025-2026.csv");
 
@@ -705,7 +702,7 @@ mod tests {
     }
 
     fn at(day: u32, h: u32, m: u32) -> DateTime<Utc> {
-        Shanghai
+        TIMEZONE
             .with_ymd_and_hms(2025, 9, day, h, m, 0)
             .unwrap()
             .with_timezone(&Utc)

@@ -2,11 +2,10 @@
 //! public can subscribe from their calendar apps.
 
 use chrono::{DateTime, Utc};
-use chrono_tz::Asia::Shanghai;
 
 use super::SessionStatus;
+use crate::clock::TIMEZONE;
 
-const TZID: &str = "Asia/Shanghai";
 const PRODID: &str = "-//minxin//Leader Duty Rota//ZH";
 /// RFC 5545 §3.1: content lines SHOULD NOT exceed 75 octets, excluding CRLF.
 const MAX_LINE_OCTETS: usize = 75;
@@ -47,6 +46,7 @@ pub fn session_uid(session_id: i64, domain: &str) -> String {
 /// Event times are written as Asia/Shanghai local times with a TZID and an
 /// embedded VTIMEZONE; `now` becomes every event's DTSTAMP.
 pub fn calendar(name: &str, events: &[IcalEvent], now: DateTime<Utc>) -> String {
+    let tzid = TIMEZONE.name();
     let mut lines: Vec<String> = vec![
         "BEGIN:VCALENDAR".into(),
         "VERSION:2.0".into(),
@@ -54,11 +54,11 @@ pub fn calendar(name: &str, events: &[IcalEvent], now: DateTime<Utc>) -> String 
         "CALSCALE:GREGORIAN".into(),
         "METHOD:PUBLISH".into(),
         format!("X-WR-CALNAME:{}", escape_text(name)),
-        format!("X-WR-TIMEZONE:{TZID}"),
+        format!("X-WR-TIMEZONE:{tzid}"),
         // Shanghai has kept +0800 without DST since 1991, so one STANDARD
         // block describes every date a rota can have.
         "BEGIN:VTIMEZONE".into(),
-        format!("TZID:{TZID}"),
+        format!("TZID:{tzid}"),
         "BEGIN:STANDARD".into(),
         "DTSTART:19700101T000000".into(),
         "TZOFFSETFROM:+0800".into(),
@@ -73,10 +73,10 @@ pub fn calendar(name: &str, events: &[IcalEvent], now: DateTime<Utc>) -> String 
         lines.push(format!("UID:{}", escape_text(&event.uid)));
         lines.push(format!("DTSTAMP:{stamp}"));
         lines.push(format!(
-            "DTSTART;TZID={TZID}:{}",
+            "DTSTART;TZID={tzid}:{}",
             local_stamp(event.starts_at)
         ));
-        lines.push(format!("DTEND;TZID={TZID}:{}", local_stamp(event.ends_at)));
+        lines.push(format!("DTEND;TZID={tzid}:{}", local_stamp(event.ends_at)));
         lines.push(format!("SUMMARY:{}", escape_text(&event.summary)));
         if let Some(description) = &event.description {
             lines.push(format!("DESCRIPTION:{}", escape_text(description)));
@@ -109,7 +109,7 @@ fn utc_stamp(t: DateTime<Utc>) -> String {
 }
 
 fn local_stamp(t: DateTime<Utc>) -> String {
-    t.with_timezone(&Shanghai)
+    t.with_timezone(&TIMEZONE)
         .format("%Y%m%dT%H%M%S")
         .to_string()
 }

@@ -2,6 +2,7 @@
 //! dates, fair generation of a draft (pure, in `generate`), the admin's edits, publication as
 //! versions, residents' registrations, exports (iCalendar in `ical`, CSV), and the session
 //! lifecycle with its outcomes.
+pub mod directory;
 pub mod export;
 pub mod generate;
 pub mod ical;
@@ -13,14 +14,16 @@ pub mod registrations;
 pub mod routes;
 pub mod service;
 
-use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc, Weekday};
 use entity::{live_registrations, live_session_events, notifications};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use self::generate::{RotaConfig, ROTA_TIMEZONE};
+use self::generate::RotaConfig;
 use crate::auth::{Caller, Role};
+pub use crate::clock::{local_date, parse_date};
+use crate::clock::{local_to_utc, TIMEZONE};
 use crate::config::RotaSettings;
 use crate::error::{AppError, AppResult};
 
@@ -151,11 +154,6 @@ pub async fn notify_registrants(
     Ok(regs.len())
 }
 
-pub fn parse_date(field: &str, s: &str) -> AppResult<NaiveDate> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-        .map_err(|_| AppError::validation(field, "must be a date written YYYY-MM-DD"))
-}
-
 pub fn parse_time(field: &str, s: &str) -> AppResult<NaiveTime> {
     let s = s.trim();
     if s.len() != 5 {
@@ -217,12 +215,8 @@ pub fn default_config(s: &RotaSettings) -> AppResult<RotaConfig> {
     Ok(cfg)
 }
 
-pub fn local_date(t: DateTime<Utc>) -> NaiveDate {
-    t.with_timezone(&ROTA_TIMEZONE).date_naive()
-}
-
 pub fn local_hm(t: DateTime<Utc>) -> String {
-    t.with_timezone(&ROTA_TIMEZONE).format("%H:%M").to_string()
+    t.with_timezone(&TIMEZONE).format("%H:%M").to_string()
 }
 
 pub fn date_str(d: NaiveDate) -> String {
@@ -231,10 +225,8 @@ pub fn date_str(d: NaiveDate) -> String {
 
 /// The instant of a local date and time in Asia/Shanghai (no DST there since 1991).
 pub fn at_local(field: &str, date: NaiveDate, time: NaiveTime) -> AppResult<DateTime<Utc>> {
-    ROTA_TIMEZONE
-        .from_local_datetime(&date.and_time(time))
+    local_to_utc(date.and_time(time))
         .earliest()
-        .map(|t| t.with_timezone(&Utc))
         .ok_or_else(|| AppError::validation(field, "not a valid local time"))
 }
 

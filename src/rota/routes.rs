@@ -11,7 +11,7 @@ use super::registrations::{
     self, MyRegistration, NewRegistration, RegistrationView, Review, StaffRegistrationView,
 };
 use super::service::{self, Cancel, NewRota, NewSession, Reassign, Reschedule, Swap};
-use crate::api::Routes;
+use crate::auth::guard::Routes;
 use crate::auth::roles::{ADMIN, OFFICE};
 use crate::auth::{Access, Caller, Role};
 use crate::error::{AppResult, ErrorBody};

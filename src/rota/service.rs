@@ -619,7 +619,7 @@ pub async fn reschedule(
     let txn = state.db.begin().await?;
     let (s, rota) = session_for_edit(&txn, session_id).await?;
     let reason = reason_for(s.published_at.is_some(), &req.reason)?;
-    let local = |t: DateTime<Utc>| t.with_timezone(&super::generate::ROTA_TIMEZONE).time();
+    let local = |t: DateTime<Utc>| t.with_timezone(&crate::clock::TIMEZONE).time();
     let date = date.unwrap_or(local_date(s.starts_at));
     let starts_at = at_local("start", date, start.unwrap_or(local(s.starts_at)))?;
     let ends_at = at_local("end", date, end.unwrap_or(local(s.ends_at)))?;

@@ -167,7 +167,7 @@ async fn jscode2session(
         return errcode(40163, "code been used");
     }
     let openid = openid_for(code);
-    let session_key = crate::auth::crypto::random_token(16);
+    let session_key = crate::crypto::random_token(16);
     lock(&control).session_keys.push(session_key.clone());
     wechat_json(serde_json::json!({
         "openid": openid,

@@ -1,4 +1,5 @@
-//! Hashing of stored tokens and codes, and encryption of WeChat session keys at rest.
+//! Hashing of stored tokens and codes, random tokens, and encryption of WeChat session keys at
+//! rest. Shared: auth, live, the WeChat fake and the state use it.
 use aes_gcm::aead::{Aead, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -6,7 +7,7 @@ use base64::Engine;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use crate::config::Secret;
+use crate::config::{decode_key, Secret};
 
 pub fn sha256_hex(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
@@ -27,13 +28,6 @@ pub enum CryptoError {
     Decrypt,
 }
 
-pub fn decode_key(key: &Secret) -> Result<[u8; 32], CryptoError> {
-    let raw = STANDARD
-        .decode(key.expose().trim())
-        .map_err(|_| CryptoError::BadKey)?;
-    raw.try_into().map_err(|_| CryptoError::BadKey)
-}
-
 #[derive(Clone)]
 pub struct DataCipher {
     cipher: Aes256Gcm,
@@ -47,7 +41,7 @@ impl std::fmt::Debug for DataCipher {
 
 impl DataCipher {
     pub fn new(key: &Secret) -> Result<Self, CryptoError> {
-        let k = decode_key(key)?;
+        let k = decode_key(key).ok_or(CryptoError::BadKey)?;
         Ok(Self {
             cipher: Aes256Gcm::new(&k.into()),
         })
