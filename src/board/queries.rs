@@ -14,8 +14,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::duplicates::{find_duplicates, Candidate, DuplicateReason, Suggestion};
 use super::masking::mask_text;
+use super::model::assisting_ids;
 use super::search::query_grams;
-use super::service::assisting_ids;
 use super::workflow::{allowed_actions, ActionKind, ActorRole, AppealState};
 use crate::auth::{Caller, Role};
 use crate::error::{AppError, AppResult};
@@ -699,10 +699,10 @@ pub async fn similar(
     caller: &Caller,
     req: &SimilarRequest,
 ) -> AppResult<Vec<SimilarAppeal>> {
-    if req.title.chars().count() > super::service::TITLE_MAX {
+    if req.title.chars().count() > super::model::TITLE_MAX {
         return Err(AppError::validation("title", "too long"));
     }
-    if req.content.chars().count() > super::service::CONTENT_MAX {
+    if req.content.chars().count() > super::model::CONTENT_MAX {
         return Err(AppError::validation("content", "too long"));
     }
     let open = open_candidates(&state.db, req.category_id, caller.user_id).await?;
