@@ -14,7 +14,7 @@ use crate::error::{AppError, AppResult};
 
 /// One-line names: trimmed, 1..=max characters, no control characters.
 fn text(field: &str, s: &str, max: usize) -> AppResult<String> {
-    super::service::checked_text(field, s, max, false)
+    super::model::checked_text(field, s, max, false)
 }
 
 #[derive(Deserialize, ToSchema)]

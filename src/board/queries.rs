@@ -14,8 +14,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::duplicates::{find_duplicates, Candidate, DuplicateReason, Suggestion};
 use super::masking::mask_text;
+use super::model::{assisting_ids, running_states};
 use super::search::query_grams;
-use super::service::assisting_ids;
 use super::workflow::{allowed_actions, ActionKind, ActorRole, AppealState};
 use crate::auth::{Caller, Role};
 use crate::error::{AppError, AppResult};
@@ -491,14 +491,14 @@ pub struct StaffQuery {
     pub extension_pending: Option<bool>,
 }
 
-pub const OFFICE_INBOX: [&str; 5] = [
-    "submitted",
-    "held_for_review",
-    "returned",
-    "replied",
-    "rated_unsatisfied",
+/// What waits for the office; a department's inbox is where its clock runs.
+pub const OFFICE_INBOX: [AppealState; 5] = [
+    AppealState::Submitted,
+    AppealState::HeldForReview,
+    AppealState::Returned,
+    AppealState::Replied,
+    AppealState::RatedUnsatisfied,
 ];
-pub const DEPARTMENT_INBOX: [&str; 3] = ["assigned", "signed", "reopened"];
 
 async fn staff_list(
     state: &AppState,
@@ -521,7 +521,7 @@ async fn staff_list(
     if q.overdue == Some(true) {
         cond = cond
             .add(appeals::Column::OverdueAt.is_not_null())
-            .add(appeals::Column::State.is_in(["assigned", "signed", "reopened"]));
+            .add(appeals::Column::State.is_in(running_states()));
     }
     if q.extension_pending == Some(true) {
         cond = cond.add(appeals::Column::ExtensionRequestedUntil.is_not_null());
@@ -546,7 +546,13 @@ async fn staff_list(
 }
 
 pub async fn office_list(state: &AppState, q: &StaffQuery) -> AppResult<Page<AppealSummary>> {
-    staff_list(state, Condition::all(), &OFFICE_INBOX, q).await
+    staff_list(
+        state,
+        Condition::all(),
+        &OFFICE_INBOX.map(AppealState::as_str),
+        q,
+    )
+    .await
 }
 
 pub async fn department_list(
@@ -558,7 +564,8 @@ pub async fn department_list(
     let base = Condition::any()
         .add(appeals::Column::LeadDepartmentId.eq(dept))
         .add(appeals::Column::AssistingDepartmentIds.contains(format!(",{dept},")));
-    staff_list(state, Condition::all().add(base), &DEPARTMENT_INBOX, q).await
+    let inbox: Vec<&str> = running_states().collect();
+    staff_list(state, Condition::all().add(base), &inbox, q).await
 }
 
 #[derive(Serialize, ToSchema)]
@@ -699,10 +706,10 @@ pub async fn similar(
     caller: &Caller,
     req: &SimilarRequest,
 ) -> AppResult<Vec<SimilarAppeal>> {
-    if req.title.chars().count() > super::service::TITLE_MAX {
+    if req.title.chars().count() > super::model::TITLE_MAX {
         return Err(AppError::validation("title", "too long"));
     }
-    if req.content.chars().count() > super::service::CONTENT_MAX {
+    if req.content.chars().count() > super::model::CONTENT_MAX {
         return Err(AppError::validation("content", "too long"));
     }
     let open = open_candidates(&state.db, req.category_id, caller.user_id).await?;

@@ -9,7 +9,7 @@ use sea_orm::{
 };
 
 use super::queries::board_reply;
-use super::service::index;
+use super::store::index;
 use crate::error::AppResult;
 
 const BATCH: u64 = 200;

@@ -1,13 +1,16 @@
-//! HTTP routes of the board: thin handlers, one domain call each.
+//! HTTP routes of the board: thin handlers that parse the request, make one domain call and
+//! answer with a view.
 use actix_web::http::Method;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::catalog::{self, Category, NewCategory, NewVillage, Village, Word};
+use super::model::{self, ActionRequest, Actor};
 use super::queries::{
     self, AppealSummary, AppealView, BoardItem, BoardQuery, NoticeQuery, NoticeView, Page,
     PageQuery, SimilarAppeal, SimilarRequest, StaffQuery,
 };
-use super::service::{self, ActionRequest, Actor, NewAppeal};
+use super::service::{self, NewAppeal};
+use super::store;
 use crate::auth::guard::Routes;
 use crate::auth::roles::{ADMIN, OFFICE};
 use crate::auth::routes::client_addr;
@@ -202,20 +205,8 @@ pub async fn act(
     id: web::Path<i64>,
     body: ApiJson<serde_json::Value>,
 ) -> AppResult<web::Json<AppealView>> {
-    let ActionRequest {
-        version,
-        action,
-        extras,
-    } = service::action_request(body.0)?;
-    service::perform(
-        &state,
-        Actor::of(&caller)?,
-        *id,
-        Some(version),
-        action,
-        extras,
-    )
-    .await?;
+    let ActionRequest { version, action } = model::action_request(body.0)?;
+    store::apply(&state, Actor::of(&caller)?, *id, Some(version), action).await?;
     Ok(web::Json(queries::appeal_for(&state, &caller, *id).await?))
 }
 

@@ -5,14 +5,12 @@
 //! updates make a round idempotent even if two ever overlapped.
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-use entity::{appeals, supervision_notices};
-use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-};
+use entity::appeals;
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Serialize;
 
-use super::service::{perform, ActionExtras, Actor};
+use super::model::{running_states, Actor};
+use super::store::apply;
 use super::workflow::{Action, AppealState};
 use crate::calendar::{store as calendar_store, workdays::TIMEZONE};
 use crate::error::{AppError, AppResult};
@@ -30,8 +28,6 @@ pub struct Round {
     pub auto_closed: usize,
 }
 
-const RUNNING: [&str; 3] = ["assigned", "signed", "reopened"];
-
 /// One round over every appeal that needs attention now.
 pub async fn run_once(state: &AppState) -> AppResult<Round> {
     let now = state.clock.now();
@@ -40,7 +36,7 @@ pub async fn run_once(state: &AppState) -> AppResult<Round> {
     let settings = &state.settings.board;
 
     let overdue = Condition::all()
-        .add(appeals::Column::State.is_in(RUNNING))
+        .add(appeals::Column::State.is_in(running_states()))
         .add(appeals::Column::DeadlineAt.lt(now))
         .add(appeals::Column::OverdueAt.is_null());
     let mut after = Some(0);
@@ -55,7 +51,7 @@ pub async fn run_once(state: &AppState) -> AppResult<Round> {
     }
 
     let to_escalate = Condition::all()
-        .add(appeals::Column::State.is_in(RUNNING))
+        .add(appeals::Column::State.is_in(running_states()))
         .add(appeals::Column::OverdueAt.is_not_null())
         .add(appeals::Column::EscalatedAt.is_null());
     let today = now.with_timezone(&TIMEZONE).date_naive();
@@ -121,63 +117,13 @@ fn next_after(page: &[appeals::Model]) -> Option<i64> {
 
 /// Acts as the system; someone else changing the appeal first is not an error here. Marking
 /// overdue and escalating write their supervision notice in the same transaction (see
-/// [`notice_level`]), so a crash never leaves one without the other.
+/// [`super::decide::notice_level`]), so a crash never leaves one without the other.
 async fn act(state: &AppState, a: &appeals::Model, action: Action) -> AppResult<bool> {
-    match perform(
-        state,
-        Actor::SYSTEM,
-        a.id,
-        Some(a.version),
-        action,
-        ActionExtras::default(),
-    )
-    .await
-    {
+    match apply(state, Actor::SYSTEM, a.id, Some(a.version), action).await {
         Ok(_) => Ok(true),
         Err(AppError::StateConflict { .. }) => Ok(false),
         Err(e) => Err(e),
     }
-}
-
-/// The supervision notice an action sends its department, if any.
-pub(super) fn notice_level(action: &Action) -> Option<&'static str> {
-    match action {
-        Action::MarkOverdue => Some("overdue"),
-        Action::Escalate => Some("escalated"),
-        _ => None,
-    }
-}
-
-/// Records a notice for the appeal's lead department, inside the caller's transaction.
-pub(super) async fn notice(
-    txn: &impl ConnectionTrait,
-    a: &appeals::Model,
-    level: &str,
-    now: DateTime<Utc>,
-) -> AppResult<()> {
-    let (Some(dept), Some(deadline)) = (a.lead_department_id, a.deadline_at) else {
-        return Ok(());
-    };
-    supervision_notices::Entity::insert(supervision_notices::ActiveModel {
-        appeal_id: Set(a.id),
-        department_id: Set(dept),
-        level: Set(level.into()),
-        deadline_at: Set(deadline),
-        created_at: Set(now),
-        ..Default::default()
-    })
-    .on_conflict(
-        sea_orm::sea_query::OnConflict::columns([
-            supervision_notices::Column::AppealId,
-            supervision_notices::Column::Level,
-            supervision_notices::Column::DeadlineAt,
-        ])
-        .do_nothing()
-        .to_owned(),
-    )
-    .exec_without_returning(txn)
-    .await?;
-    Ok(())
 }
 
 /// The background loop; one instance at a time does a round, by lease.

@@ -80,6 +80,7 @@
 
 use std::fmt;
 
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 /// Where an appeal is in its life.
@@ -311,7 +312,8 @@ impl ReturnReason {
     }
 }
 
-/// An action with the data it carries. The table keys on [`ActionKind`].
+/// An action with the data it carries: each variant holds its own payload, so one parse of the
+/// request body yields everything the action needs. The table keys on [`ActionKind`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Action {
@@ -321,7 +323,10 @@ pub enum Action {
     RequestInfo {
         question: String,
     },
-    ProvideInfo,
+    ProvideInfo {
+        /// What the resident adds.
+        info: Option<String>,
+    },
     Accept {
         urgency: Urgency,
     },
@@ -349,20 +354,40 @@ pub enum Action {
     },
     RequestExtension {
         reason: String,
+        /// The date the department asks for (YYYY-MM-DD).
+        until: Option<NaiveDate>,
     },
-    ApproveExtension,
-    RefuseExtension,
-    Reply,
-    ApproveReply,
+    ApproveExtension {
+        /// The new deadline date; the requested one when absent.
+        deadline: Option<NaiveDate>,
+    },
+    RefuseExtension {
+        comment: Option<String>,
+    },
+    Reply {
+        /// The answer published to the resident (and the board, if public).
+        public_reply: Option<String>,
+        /// The department's internal handling note, for staff only.
+        internal_note: Option<String>,
+    },
+    ApproveReply {
+        /// Answer privately (only the author sees the reply).
+        private: Option<bool>,
+    },
     SendBack {
         reason: String,
     },
     Rate {
         rating: Rating,
+        /// Was the problem solved?
+        solved: Option<bool>,
+        comment: Option<String>,
     },
     Reopen,
     AutoClose,
-    Close,
+    Close {
+        comment: Option<String>,
+    },
     MarkOverdue,
     Escalate,
 }
@@ -374,7 +399,7 @@ impl Action {
             Self::Hold => ActionKind::Hold,
             Self::Release => ActionKind::Release,
             Self::RequestInfo { .. } => ActionKind::RequestInfo,
-            Self::ProvideInfo => ActionKind::ProvideInfo,
+            Self::ProvideInfo { .. } => ActionKind::ProvideInfo,
             Self::Accept { .. } => ActionKind::Accept,
             Self::Reject { .. } => ActionKind::Reject,
             Self::Merge { .. } => ActionKind::Merge,
@@ -383,15 +408,15 @@ impl Action {
             Self::Return { .. } => ActionKind::Return,
             Self::Reassign { .. } => ActionKind::Reassign,
             Self::RequestExtension { .. } => ActionKind::RequestExtension,
-            Self::ApproveExtension => ActionKind::ApproveExtension,
-            Self::RefuseExtension => ActionKind::RefuseExtension,
-            Self::Reply => ActionKind::Reply,
-            Self::ApproveReply => ActionKind::ApproveReply,
+            Self::ApproveExtension { .. } => ActionKind::ApproveExtension,
+            Self::RefuseExtension { .. } => ActionKind::RefuseExtension,
+            Self::Reply { .. } => ActionKind::Reply,
+            Self::ApproveReply { .. } => ActionKind::ApproveReply,
             Self::SendBack { .. } => ActionKind::SendBack,
             Self::Rate { .. } => ActionKind::Rate,
             Self::Reopen => ActionKind::Reopen,
             Self::AutoClose => ActionKind::AutoClose,
-            Self::Close => ActionKind::Close,
+            Self::Close { .. } => ActionKind::Close,
             Self::MarkOverdue => ActionKind::MarkOverdue,
             Self::Escalate => ActionKind::Escalate,
         }
@@ -400,7 +425,7 @@ impl Action {
     /// The rating a `rate` carries; it chooses the row of the table.
     pub fn rating(&self) -> Option<Rating> {
         match self {
-            Self::Rate { rating } => Some(*rating),
+            Self::Rate { rating, .. } => Some(*rating),
             _ => None,
         }
     }
@@ -409,7 +434,7 @@ impl Action {
     fn required_text(&self) -> Option<&str> {
         match self {
             Self::RequestInfo { question } => Some(question),
-            Self::Reject { reason } | Self::RequestExtension { reason } => Some(reason),
+            Self::Reject { reason } | Self::RequestExtension { reason, .. } => Some(reason),
             Self::SendBack { reason } => Some(reason),
             Self::Return {
                 reason: ReturnReason::Other,
@@ -706,7 +731,7 @@ mod tests {
             A::RequestInfo => Action::RequestInfo {
                 question: "具体是哪一段路？".into(),
             },
-            A::ProvideInfo => Action::ProvideInfo,
+            A::ProvideInfo => Action::ProvideInfo { info: None },
             A::Accept => Action::Accept {
                 urgency: Urgency::General,
             },
@@ -729,20 +754,26 @@ mod tests {
             },
             A::RequestExtension => Action::RequestExtension {
                 reason: "需要协调供电公司".into(),
+                until: None,
             },
-            A::ApproveExtension => Action::ApproveExtension,
-            A::RefuseExtension => Action::RefuseExtension,
-            A::Reply => Action::Reply,
-            A::ApproveReply => Action::ApproveReply,
+            A::ApproveExtension => Action::ApproveExtension { deadline: None },
+            A::RefuseExtension => Action::RefuseExtension { comment: None },
+            A::Reply => Action::Reply {
+                public_reply: None,
+                internal_note: None,
+            },
+            A::ApproveReply => Action::ApproveReply { private: None },
             A::SendBack => Action::SendBack {
                 reason: "答复未说明完成时间".into(),
             },
             A::Rate => Action::Rate {
                 rating: Rating::Satisfied,
+                solved: None,
+                comment: None,
             },
             A::Reopen => Action::Reopen,
             A::AutoClose => Action::AutoClose,
-            A::Close => Action::Close,
+            A::Close => Action::Close { comment: None },
             A::MarkOverdue => Action::MarkOverdue,
             A::Escalate => Action::Escalate,
         }
@@ -751,7 +782,11 @@ mod tests {
     /// A valid action that takes this row.
     fn sample_for(row: &Transition) -> Action {
         match row.ratings {
-            Some(ratings) => Action::Rate { rating: ratings[0] },
+            Some(ratings) => Action::Rate {
+                rating: ratings[0],
+                solved: None,
+                comment: None,
+            },
             None => sample(row.action),
         }
     }
@@ -769,22 +804,48 @@ mod tests {
             ),
             (sample(A::Assign), R::Office, S::Assigned),
             (Action::Sign, R::Handler, S::Signed),
-            (Action::Reply, R::Handler, S::Replied),
-            (Action::ApproveReply, R::Office, S::Published),
+            (
+                Action::Reply {
+                    public_reply: None,
+                    internal_note: None,
+                },
+                R::Handler,
+                S::Replied,
+            ),
+            (
+                Action::ApproveReply { private: None },
+                R::Office,
+                S::Published,
+            ),
             (
                 Action::Rate {
                     rating: Rating::Unsatisfied,
+                    solved: None,
+                    comment: None,
                 },
                 R::Resident,
                 S::RatedUnsatisfied,
             ),
             (Action::Reopen, R::Office, S::Reopened),
             (Action::Sign, R::Handler, S::Signed),
-            (Action::Reply, R::Handler, S::Replied),
-            (Action::ApproveReply, R::Office, S::Published),
+            (
+                Action::Reply {
+                    public_reply: None,
+                    internal_note: None,
+                },
+                R::Handler,
+                S::Replied,
+            ),
+            (
+                Action::ApproveReply { private: None },
+                R::Office,
+                S::Published,
+            ),
             (
                 Action::Rate {
                     rating: Rating::Satisfied,
+                    solved: None,
+                    comment: None,
                 },
                 R::Resident,
                 S::Closed,
@@ -990,7 +1051,15 @@ mod tests {
 
     #[test]
     fn errors_name_state_and_action() {
-        let err = next_state(S::Submitted, &Action::Reply, R::Handler).unwrap_err();
+        let err = next_state(
+            S::Submitted,
+            &Action::Reply {
+                public_reply: None,
+                internal_note: None,
+            },
+            R::Handler,
+        )
+        .unwrap_err();
         assert_eq!(
             err.to_string(),
             "action `reply` is not allowed in state `submitted`"
