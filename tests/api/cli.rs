@@ -111,7 +111,8 @@ async fn demo_server_serves_logs_without_secrets_and_stops_gracefully() {
     let http = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{port}");
     let mut up = false;
-    for _ in 0..200 {
+    // Up to 60 s: migrations and demo seeding sync every commit, slow on a loaded disk.
+    for _ in 0..600 {
         if http.get(format!("{base}/healthz")).send().await.is_ok() {
             up = true;
             break;
@@ -207,7 +208,8 @@ async fn client_errors_log_at_info_without_colours_on_stderr() {
     let http = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{port}");
     let mut up = false;
-    for _ in 0..200 {
+    // Up to 60 s: migrations and demo seeding sync every commit, slow on a loaded disk.
+    for _ in 0..600 {
         if http.get(format!("{base}/healthz")).send().await.is_ok() {
             up = true;
             break;
@@ -244,8 +246,10 @@ async fn client_errors_log_at_info_without_colours_on_stderr() {
     let err = err_lines.join().unwrap().join("\n");
     assert!(out.is_empty(), "logs belong on stderr: {out:?}");
     assert!(!err.contains('\x1b'), "ANSI colours in a pipe: {err}");
-    assert!(!err.contains("WARN"), "{err}");
-    assert!(!err.contains("ERROR"), "{err}");
+    // Client errors are never WARN or ERROR. (A loaded machine may make sqlx warn of a slow
+    // connection acquire; that is the pool's line, not ours.)
+    let loud = |l: &&str| (l.contains(" WARN ") || l.contains(" ERROR ")) && l.contains("minxin");
+    assert!(!err.lines().any(|l| loud(&l)), "{err}");
     for code in [
         "unauthenticated",
         "not_found",
