@@ -96,30 +96,11 @@ async fn demo_server_serves_logs_without_secrets_and_stops_gracefully() {
         .unwrap();
     let stdout = child.stdout.take().unwrap();
     let stderr = child.stderr.take().unwrap();
-    let out_lines = std::thread::spawn(move || {
-        BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .collect::<Vec<_>>()
-    });
-    let err_lines = std::thread::spawn(move || {
-        BufReader::new(stderr)
-            .lines()
-            .map_while(Result::ok)
-            .collect::<Vec<_>>()
-    });
+    let out_lines = read_lines(stdout);
+    let err_lines = read_lines(stderr);
     let http = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{port}");
-    let mut up = false;
-    // Up to 60 s: migrations and demo seeding sync every commit, slow on a loaded disk.
-    for _ in 0..600 {
-        if http.get(format!("{base}/healthz")).send().await.is_ok() {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(up, "server did not come up");
+    wait_until_up(&http, &base).await;
     let login: serde_json::Value = http
         .post(format!("{base}/api/v1/auth/wechat-login"))
         // As a trusted balancer would pass it on, after a client's forged entry.
@@ -195,28 +176,11 @@ async fn client_errors_log_at_info_without_colours_on_stderr() {
         .unwrap();
     let stdout = child.stdout.take().unwrap();
     let stderr = child.stderr.take().unwrap();
-    let read_all = |r: Box<dyn std::io::Read + Send>| {
-        std::thread::spawn(move || {
-            BufReader::new(r)
-                .lines()
-                .map_while(Result::ok)
-                .collect::<Vec<_>>()
-        })
-    };
-    let out_lines = read_all(Box::new(stdout));
-    let err_lines = read_all(Box::new(stderr));
+    let out_lines = read_lines(stdout);
+    let err_lines = read_lines(stderr);
     let http = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{port}");
-    let mut up = false;
-    // Up to 60 s: migrations and demo seeding sync every commit, slow on a loaded disk.
-    for _ in 0..600 {
-        if http.get(format!("{base}/healthz")).send().await.is_ok() {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(up, "server did not come up");
+    wait_until_up(&http, &base).await;
     let statuses = [
         http.get(format!("{base}/api/v1/me")).send().await.unwrap(),
         http.get(format!("{base}/api/v1/no-such-thing"))
@@ -262,4 +226,26 @@ async fn client_errors_log_at_info_without_colours_on_stderr() {
             "{code} at INFO: {err}"
         );
     }
+}
+
+/// Collects a child's output lines on a thread, so a full pipe never blocks the server.
+fn read_lines(r: impl std::io::Read + Send + 'static) -> std::thread::JoinHandle<Vec<String>> {
+    std::thread::spawn(move || {
+        BufReader::new(r)
+            .lines()
+            .map_while(Result::ok)
+            .collect::<Vec<_>>()
+    })
+}
+
+/// Waits for `/healthz`: up to 60 s, as migrations and demo seeding sync every commit, slow on
+/// a loaded disk.
+async fn wait_until_up(http: &reqwest::Client, base: &str) {
+    for _ in 0..600 {
+        if http.get(format!("{base}/healthz")).send().await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("server did not come up");
 }
