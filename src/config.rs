@@ -187,6 +187,47 @@ pub struct WechatSettings {
     pub timeout_ms: u64,
     /// How long the result of one login code is remembered (WeChat codes live five minutes).
     pub code_cache_secs: u64,
+    /// The access token is refreshed this long before it expires.
+    pub token_refresh_ahead_secs: i64,
+    /// The longest a caller waits for a token another caller (or instance) is fetching.
+    pub token_wait_ms: u64,
+    /// Forced token refreshes allowed per day and the least time between two (WeChat allows
+    /// 20 a day, 30 s apart).
+    pub force_refresh_per_day: u64,
+    pub force_refresh_spacing_secs: u64,
+    /// After 45009/45011 (quota or frequency limit) calls to that API fail fast this long.
+    pub breaker_secs: u64,
+    /// Retries of an idempotent call answered -1 (busy), with doubling backoff from
+    /// `retry_backoff_ms`.
+    pub busy_retries: u32,
+    pub retry_backoff_ms: u64,
+    /// `msg_sec_check` (content security v2) on submitted text; off: the local word list only.
+    pub content_check: bool,
+    /// Subscription messages: one entry per notification kind (`appeal_replied`, …).
+    pub templates: std::collections::BTreeMap<String, TemplateSettings>,
+    /// `formal`, `trial` or `developer`: which mini-program build a message opens.
+    pub miniprogram_state: String,
+    /// Milliseconds between two rounds of the notification worker; 0 disables the worker.
+    pub notify_interval_ms: u64,
+    /// Rows one round claims at most.
+    pub notify_batch: u64,
+    /// Attempts before a transiently failing notification is given up.
+    pub notify_max_attempts: i32,
+    /// First retry delay; doubles per attempt, at most an hour.
+    pub notify_backoff_secs: i64,
+    /// A claimed row is another worker's again if not finished within this time.
+    pub notify_lease_secs: i64,
+}
+
+/// One subscription-message template: its id in the WeChat console, the mini-program page it
+/// opens (`{id}` becomes the subject's id) and which payload value fills which template field.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct TemplateSettings {
+    pub template_id: String,
+    pub page: String,
+    /// Template field (`thing1`, `time2`, `phrase3`, …) → payload key (`title`, `time`, …).
+    pub fields: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -271,6 +312,21 @@ impl Default for WechatSettings {
             base_url: "https://api.weixin.qq.com".into(),
             timeout_ms: 5000,
             code_cache_secs: 300,
+            token_refresh_ahead_secs: 300,
+            token_wait_ms: 8000,
+            force_refresh_per_day: 20,
+            force_refresh_spacing_secs: 30,
+            breaker_secs: 60,
+            busy_retries: 2,
+            retry_backoff_ms: 200,
+            content_check: false,
+            templates: Default::default(),
+            miniprogram_state: "formal".into(),
+            notify_interval_ms: 5000,
+            notify_batch: 50,
+            notify_max_attempts: 6,
+            notify_backoff_secs: 30,
+            notify_lease_secs: 60,
         }
     }
 }
@@ -357,6 +413,12 @@ fn apply_env(s: &mut Settings, get: &dyn Fn(&str) -> Option<String>) -> Result<(
     }
     if let Some(v) = get("MINXIN_WECHAT_TIMEOUT_MS") {
         s.wechat.timeout_ms = parse("MINXIN_WECHAT_TIMEOUT_MS", v)?;
+    }
+    if let Some(v) = get("MINXIN_WECHAT_CONTENT_CHECK") {
+        s.wechat.content_check = parse("MINXIN_WECHAT_CONTENT_CHECK", v)?;
+    }
+    if let Some(v) = get("MINXIN_NOTIFY_INTERVAL_MS") {
+        s.wechat.notify_interval_ms = parse("MINXIN_NOTIFY_INTERVAL_MS", v)?;
     }
     if let Some(v) = get("MINXIN_MAX_BODY_BYTES") {
         s.http.max_body_bytes = parse("MINXIN_MAX_BODY_BYTES", v)?;

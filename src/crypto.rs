@@ -20,6 +20,17 @@ pub fn random_token(bytes: usize) -> String {
     URL_SAFE_NO_PAD.encode(buf)
 }
 
+fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {
+    use hmac::{Hmac, Mac};
+    // HMAC accepts keys of any length, so `new_from_slice` cannot fail here.
+    let mut mac = match <Hmac<Sha256> as Mac>::new_from_slice(key) {
+        Ok(m) => m,
+        Err(_) => return Sha256::digest(msg).into(),
+    };
+    mac.update(msg);
+    mac.finalize().into_bytes().into()
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum CryptoError {
     #[error("key must be base64 of exactly 32 bytes")]
@@ -31,6 +42,9 @@ pub enum CryptoError {
 #[derive(Clone)]
 pub struct DataCipher {
     cipher: Aes256Gcm,
+    /// Key of [`DataCipher::lookup_hash`], derived from the data key so that no second secret
+    /// must be configured, and distinct from it.
+    lookup_key: [u8; 32],
 }
 
 impl std::fmt::Debug for DataCipher {
@@ -42,9 +56,18 @@ impl std::fmt::Debug for DataCipher {
 impl DataCipher {
     pub fn new(key: &Secret) -> Result<Self, CryptoError> {
         let k = decode_key(key).ok_or(CryptoError::BadKey)?;
+        let lookup_key = hmac_sha256(&k, b"minxin lookup hash v1");
         Ok(Self {
             cipher: Aes256Gcm::new(&k.into()),
+            lookup_key,
         })
+    }
+
+    /// A keyed hash (HMAC-SHA256, hex) of a value stored encrypted, so that it can be found by
+    /// equality without being readable; without the key a phone number's hash cannot be
+    /// brute-forced from the few billion possible numbers.
+    pub fn lookup_hash(&self, value: &str) -> String {
+        hex::encode(hmac_sha256(&self.lookup_key, value.as_bytes()))
     }
 
     /// base64(nonce ‖ ciphertext); a fresh nonce every time.

@@ -13,6 +13,7 @@ pub mod error;
 pub mod extract;
 pub mod jobs;
 pub mod live;
+pub mod notify;
 pub mod openapi;
 pub mod ops;
 pub mod org;

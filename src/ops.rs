@@ -26,6 +26,9 @@ pub struct Readiness {
     pub status: &'static str,
     pub database: String,
     pub broker: String,
+    /// `ok`, or `config_error <errcode>` when WeChat refused our app id, secret, IP whitelist
+    /// or app state (40013, 40125, 40164, 40243): the server still serves, WeChat features fail.
+    pub wechat: String,
 }
 
 /// The process is up.
@@ -34,7 +37,8 @@ pub async fn healthz() -> web::Json<Health> {
     web::Json(Health { status: "ok" })
 }
 
-/// The database and the broker (Redis or in-process) answer.
+/// The database and the broker (Redis or in-process) answer (503 otherwise); `degraded` (200)
+/// when WeChat refuses our configuration.
 #[utoipa::path(get, path = "/readyz", tag = "ops", responses(
     (status = 200, body = Readiness), (status = 503, body = Readiness)))]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
@@ -56,10 +60,20 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         Err(_) => "timeout".into(),
     };
     let ok = database == "ok" && broker == "ok";
+    let wechat = match state.platform.config_error() {
+        Some(code) => format!("config_error {code}"),
+        None => "ok".into(),
+    };
+    let status = match (ok, wechat == "ok") {
+        (false, _) => "unavailable",
+        (true, false) => "degraded",
+        (true, true) => "ok",
+    };
     let body = Readiness {
-        status: if ok { "ok" } else { "unavailable" },
+        status,
         database,
         broker,
+        wechat,
     };
     if ok {
         HttpResponse::Ok().json(body)
@@ -71,9 +85,15 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 /// Prometheus text exposition.
 #[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, content_type = "text/plain")))]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let mut text = state.metrics.render();
+    // The outbox gauges are counted from its rows at scrape time (statistics from records).
+    match crate::notify::views::metrics_text(&state).await {
+        Ok(outbox) => text.push_str(&outbox),
+        Err(e) => tracing::warn!(error = %e, "metrics: notification outbox unreadable"),
+    }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(state.metrics.render())
+        .body(text)
 }
 
 /// This document.

@@ -15,6 +15,7 @@ use crate::state::AppState;
 use crate::telemetry::{observe, Metrics, RootSpan};
 use crate::wechat::client::WechatClient;
 use crate::wechat::fake::FakeWechat;
+use crate::wechat::platform::Platform;
 use crate::{api, broker, db, demo};
 
 pub struct Application {
@@ -54,11 +55,23 @@ impl Application {
         let listener = TcpListener::bind(&settings.bind)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind))?;
         let port = listener.local_addr()?.port();
+        let wechat = WechatClient::new(&settings.wechat)?;
+        let metrics = Arc::new(Metrics::new()?);
+        let instance_id: Arc<str> = uuid::Uuid::new_v4().to_string().into();
+        let platform = Arc::new(Platform::new(
+            wechat.clone(),
+            broker.clone(),
+            clock.clone(),
+            &settings.wechat,
+            &instance_id,
+            &metrics.registry,
+        )?);
         let state = AppState {
             cipher: DataCipher::new(&settings.auth.data_key)?,
-            wechat: WechatClient::new(&settings.wechat)?,
-            metrics: Arc::new(Metrics::new()?),
-            instance_id: uuid::Uuid::new_v4().to_string().into(),
+            wechat,
+            platform,
+            metrics,
+            instance_id,
             write_gate: settings
                 .is_sqlite()
                 .then(|| Arc::new(tokio::sync::Mutex::new(()))),
@@ -80,6 +93,9 @@ impl Application {
         );
         if state.settings.board.supervision_interval_secs > 0 {
             crate::board::supervision::spawn(state.clone());
+        }
+        if state.settings.wechat.notify_interval_ms > 0 {
+            crate::notify::worker::spawn(state.clone());
         }
         if state.settings.rota.lifecycle_interval_secs > 0 {
             crate::rota::lifecycle::spawn(state.clone());

@@ -9,6 +9,7 @@ use crate::config::Settings;
 use crate::crypto::DataCipher;
 use crate::telemetry::Metrics;
 use crate::wechat::client::WechatClient;
+use crate::wechat::platform::Platform;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -18,6 +19,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub cipher: DataCipher,
     pub wechat: WechatClient,
+    /// WeChat calls that need the shared access token.
+    pub platform: Arc<Platform>,
     pub metrics: Arc<Metrics>,
     /// Identifies this process in leases and logs.
     pub instance_id: Arc<str>,

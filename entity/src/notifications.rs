@@ -15,11 +15,20 @@ pub struct Model {
     pub subject_id: i64,
     /// JSON for the message template.
     pub payload: String,
-    /// `pending` until sent.
+    /// `pending`, `sending` (claimed by a worker), `sent`, `failed` or `skipped` (no consent).
     pub status: String,
     pub attempts: i32,
     pub created_at: DateTimeUtc,
     pub sent_at: Option<DateTimeUtc>,
+    /// A pending row is not tried before this time (backoff after a transient failure).
+    pub next_attempt_at: Option<DateTimeUtc>,
+    pub last_error: Option<String>,
+    /// The worker holding the row while it is `sending`, and until when.
+    pub claimed_by: Option<String>,
+    pub claimed_until: Option<DateTimeUtc>,
+    /// The resident's one-time consent this message uses up.
+    pub consent_id: Option<i64>,
+    pub updated_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -19,6 +19,11 @@ pub struct Model {
     /// Bumped by logout, a reused refresh token and role changes; access tokens carry the
     /// version they were issued under and stop working once it moves on.
     pub token_version: i32,
+    /// AES-GCM ciphertext of the phone number WeChat verified (`getuserphonenumber`).
+    pub phone_enc: Option<String>,
+    /// Keyed hash (HMAC-SHA256, hex) of the verified number, to find users by phone.
+    pub phone_hash: Option<String>,
+    pub phone_verified_at: Option<DateTimeUtc>,
 }
 
 // Hand-written so the encrypted session key and the openid never reach a log line.

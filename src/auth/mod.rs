@@ -5,6 +5,7 @@ pub mod guard;
 pub mod invitations;
 pub mod jwt;
 pub mod login;
+pub mod phone;
 pub mod roles;
 pub mod routes;
 pub mod tokens;

@@ -32,6 +32,12 @@ pub fn register(r: &mut Routes) {
     );
     r.add(Method::POST, "/invitations", ADMIN, create_invitation);
     r.add(Method::GET, "/me", Access::Authenticated, me);
+    r.add(
+        Method::POST,
+        "/me/phone",
+        Access::Authenticated,
+        super::phone::verify_phone,
+    );
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -102,6 +102,7 @@ pub async fn apply(
     if let Some(level) = change.notice {
         notice(&w.txn, &a.row, level, now).await?;
     }
+    notify_author(&w.txn, a.row.id, change.kind, now).await?;
     record(
         &w.txn,
         a.row.id,
@@ -185,6 +186,41 @@ async fn notice(
     .exec_without_returning(txn)
     .await?;
     Ok(())
+}
+
+/// Writes the author's notification for the changes a resident is told about (the outbox row
+/// commits with the change; `crate::notify` sends it).
+async fn notify_author(
+    txn: &impl ConnectionTrait,
+    appeal_id: i64,
+    action: ActionKind,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    use crate::notify::model::kind;
+    let (what, label) = match action {
+        ActionKind::Accept => (kind::APPEAL_ACCEPTED, "已受理"),
+        ActionKind::RequestInfo => (kind::APPEAL_INFO_REQUESTED, "待补充"),
+        ActionKind::ApproveReply => (kind::APPEAL_REPLIED, "已答复"),
+        ActionKind::Close | ActionKind::AutoClose => (kind::APPEAL_CLOSED, "已办结"),
+        _ => return Ok(()),
+    };
+    let Some(a) = appeals::Entity::find_by_id(appeal_id).one(txn).await? else {
+        return Ok(());
+    };
+    let note = match action {
+        ActionKind::RequestInfo => a.info_question.clone(),
+        ActionKind::ApproveReply if !a.reply_private => a.public_reply.clone(),
+        ActionKind::ApproveReply => Some("答复已送达，请在小程序中查看".into()),
+        _ => a.close_reason.clone(),
+    };
+    let payload = serde_json::json!({
+        "appeal_id": a.id,
+        "title": a.title,
+        "status": label,
+        "time": now.to_rfc3339(),
+        "note": note.unwrap_or_else(|| label.to_string()),
+    });
+    crate::notify::store::enqueue(txn, a.author_id, what, ("appeal", a.id), &payload, now).await
 }
 
 fn stale(a: &appeals::Model) -> AppError {

@@ -108,24 +108,131 @@ impl WechatClient {
             .map_err(|e| WechatError::Unavailable(describe(&e)))?;
         let raw: RawSession = serde_json::from_slice(&body)
             .map_err(|_| WechatError::Unavailable("unreadable answer".into()))?;
-        match raw.errcode {
-            0 => match (raw.openid, raw.session_key) {
-                (Some(openid), Some(key)) if !openid.is_empty() => Ok(Session {
-                    openid,
-                    unionid: raw.unionid.filter(|u| !u.is_empty()),
-                    session_key: Secret::new(key),
-                }),
-                _ => Err(WechatError::Unavailable("answer without openid".into())),
-            },
-            40029 | 40163 => Err(WechatError::InvalidCode(raw.errcode)),
-            40226 => Err(WechatError::UserBlocked),
-            45011 => Err(WechatError::RateLimited),
-            -1 => Err(WechatError::Unavailable("WeChat busy (-1)".into())),
-            errcode => Err(WechatError::Other {
-                errcode,
-                errmsg: raw.errmsg.chars().take(200).collect(),
-            }),
+        if raw.errcode != 0 {
+            return Err(WechatError::from_code(raw.errcode, &raw.errmsg));
         }
+        match (raw.openid, raw.session_key) {
+            (Some(openid), Some(key)) if !openid.is_empty() => Ok(Session {
+                openid,
+                unionid: raw.unionid.filter(|u| !u.is_empty()),
+                session_key: Secret::new(key),
+            }),
+            _ => Err(WechatError::Unavailable("answer without openid".into())),
+        }
+    }
+
+    /// `POST /cgi-bin/stable_token`. Normal mode returns the token WeChat already holds while it
+    /// is valid, so instances never invalidate each other; `force` replaces it (limited by
+    /// WeChat to 20 a day, 30 s apart: see [`super::token`]).
+    pub async fn stable_token(&self, force: bool) -> Result<IssuedToken, WechatError> {
+        if self.app_id.is_empty() || self.app_secret.is_empty() {
+            return Err(WechatError::NotConfigured);
+        }
+        let body = serde_json::json!({
+            "grant_type": "client_credential",
+            "appid": self.app_id,
+            "secret": self.app_secret.expose(),
+            "force_refresh": force,
+        });
+        let url = format!("{}/cgi-bin/stable_token", self.base_url);
+        let v = self.send(self.http.post(url).json(&body)).await?;
+        match (v["access_token"].as_str(), v["expires_in"].as_i64()) {
+            (Some(t), Some(secs)) if !t.is_empty() && secs > 0 => Ok(IssuedToken {
+                token: Secret::new(t),
+                expires_in_secs: secs,
+            }),
+            _ => Err(WechatError::Unavailable("answer without access_token".into())),
+        }
+    }
+
+    /// `POST <path>?access_token=…` with a JSON body; the answer's JSON when errcode is 0.
+    pub async fn post_with_token(
+        &self,
+        path: &str,
+        token: &Secret,
+        body: &serde_json::Value,
+    ) -> Result<serde_json::Value, WechatError> {
+        let url = format!("{}{path}", self.base_url);
+        self.send(
+            self.http
+                .post(url)
+                .query(&[("access_token", token.expose())])
+                .json(body),
+        )
+        .await
+    }
+
+    async fn send(&self, req: reqwest::RequestBuilder) -> Result<serde_json::Value, WechatError> {
+        // reqwest errors carry the URL, which holds the token: keep only the kind.
+        let res = req
+            .send()
+            .await
+            .map_err(|e| WechatError::Unavailable(describe(&e)))?;
+        let status = res.status();
+        if !status.is_success() {
+            return Err(WechatError::Unavailable(format!("HTTP {status}")));
+        }
+        let body = res
+            .bytes()
+            .await
+            .map_err(|e| WechatError::Unavailable(describe(&e)))?;
+        let v: serde_json::Value = serde_json::from_slice(&body)
+            .map_err(|_| WechatError::Unavailable("unreadable answer".into()))?;
+        match v["errcode"].as_i64().unwrap_or(0) {
+            0 => Ok(v),
+            code => Err(WechatError::from_code(
+                code,
+                v["errmsg"].as_str().unwrap_or(""),
+            )),
+        }
+    }
+}
+
+/// A token as WeChat issued it.
+pub struct IssuedToken {
+    pub token: Secret,
+    pub expires_in_secs: i64,
+}
+
+/// Errcodes that mean our configuration is wrong (app id, secret, IP whitelist, app state):
+/// never retried blindly, shown on `/readyz` and in metrics.
+pub const CONFIG_ERRCODES: [i64; 4] = [40013, 40125, 40164, 40243];
+const BUSY: &str = "WeChat busy (-1)";
+/// The access token is invalid (40001) or expired (42001).
+pub const TOKEN_ERRCODES: [i64; 2] = [40001, 42001];
+
+impl WechatError {
+    pub fn from_code(errcode: i64, errmsg: &str) -> Self {
+        match errcode {
+            40029 | 40163 => Self::InvalidCode(errcode),
+            40226 => Self::UserBlocked,
+            45009 | 45011 => Self::RateLimited,
+            -1 => Self::Unavailable(BUSY.into()),
+            errcode => Self::Other {
+                errcode,
+                errmsg: errmsg.chars().take(200).collect(),
+            },
+        }
+    }
+
+    pub fn errcode(&self) -> Option<i64> {
+        match self {
+            Self::Other { errcode, .. } | Self::InvalidCode(errcode) => Some(*errcode),
+            _ => None,
+        }
+    }
+
+    /// WeChat answered -1: busy, it may or may not have acted.
+    pub fn is_busy(&self) -> bool {
+        matches!(self, Self::Unavailable(m) if m == BUSY)
+    }
+
+    pub fn is_token_invalid(&self) -> bool {
+        self.errcode().is_some_and(|c| TOKEN_ERRCODES.contains(&c))
+    }
+
+    pub fn config_errcode(&self) -> Option<i64> {
+        self.errcode().filter(|c| CONFIG_ERRCODES.contains(c))
     }
 }
 

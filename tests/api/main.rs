@@ -18,3 +18,4 @@ mod privacy;
 mod readme;
 mod roles;
 mod rota;
+mod wechat;
