@@ -453,7 +453,12 @@ async fn a_published_reply_reaches_the_residents_inbox_with_trimmed_fields() {
 
 #[tokio::test]
 async fn a_43101_is_not_retried_and_an_outage_loses_no_notification() {
-    let c = county(|s| s.wechat.notify_backoff_secs = 60).await;
+    let c = county(|s| {
+        s.wechat.notify_backoff_secs = 60;
+        // The clock moves by hours here.
+        s.auth.access_ttl_secs = 24 * 3600;
+    })
+    .await;
     let (token, _, _) = resident(&c.app, "outage").await;
     for _ in 0..2 {
         let r = c
