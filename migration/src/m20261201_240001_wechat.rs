@@ -224,8 +224,13 @@ impl MigrationTrait for Migration {
             Users::PhoneHash.into_iden(),
             Users::PhoneVerifiedAt.into_iden(),
         ] {
-            m.alter_table(Table::alter().table(Users::Table).drop_column(col).to_owned())
-                .await?;
+            m.alter_table(
+                Table::alter()
+                    .table(Users::Table)
+                    .drop_column(col)
+                    .to_owned(),
+            )
+            .await?;
         }
         m.drop_table(Table::drop().table(SubscriptionConsents::Table).to_owned())
             .await?;

@@ -168,7 +168,9 @@ pub async fn verify_phone(
     state: web::Data<AppState>,
     body: ApiJson<PhoneRequest>,
 ) -> AppResult<web::Json<PhoneView>> {
-    Ok(web::Json(verify(&state, caller.user_id, &body.0.code).await?))
+    Ok(web::Json(
+        verify(&state, caller.user_id, &body.0.code).await?,
+    ))
 }
 
 #[cfg(test)]

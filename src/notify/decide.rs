@@ -123,12 +123,7 @@ pub fn accepted(
         match answer.as_str() {
             Some("accept") => out.push(tid.clone()),
             Some("reject" | "ban" | "filter") => {}
-            _ => {
-                return Err((
-                    tid.clone(),
-                    "must be accept, reject, ban or filter".into(),
-                ))
-            }
+            _ => return Err((tid.clone(), "must be accept, reject, ban or filter".into())),
         }
     }
     Ok(out)
@@ -144,9 +139,7 @@ pub fn page(template_page: &str, subject_id: i64) -> String {
 /// consent, or it was used up) and any other errcode about the message are not.
 pub fn transient(e: &WechatError) -> bool {
     match e {
-        WechatError::Unavailable(_) | WechatError::RateLimited | WechatError::NotConfigured => {
-            true
-        }
+        WechatError::Unavailable(_) | WechatError::RateLimited | WechatError::NotConfigured => true,
         other => other.is_token_invalid() || other.config_errcode().is_some(),
     }
 }
@@ -195,7 +188,12 @@ mod tests {
         );
         assert!(fit_field("time4", "tomorrow").is_err());
         assert!(fit_field("number5", "12a").is_err());
-        assert_eq!(fit_field("character_string6", &"x".repeat(40)).unwrap().len(), 32);
+        assert_eq!(
+            fit_field("character_string6", &"x".repeat(40))
+                .unwrap()
+                .len(),
+            32
+        );
     }
 
     #[test]
@@ -212,7 +210,10 @@ mod tests {
         let d = build_data(&fields, &p).unwrap();
         assert_eq!(d["thing1"]["value"], "路灯");
         assert_eq!(d["time2"]["value"], "2026-12-01 19:30");
-        assert_eq!(page("pages/appeal/detail?id={id}", 42), "pages/appeal/detail?id=42");
+        assert_eq!(
+            page("pages/appeal/detail?id={id}", 42),
+            "pages/appeal/detail?id=42"
+        );
     }
 
     #[test]

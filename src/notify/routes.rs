@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use actix_web::http::Method;
 use actix_web::web;
 
-use super::views::{self, Outbox, Subscriptions};
 use super::store;
+use super::views::{self, Outbox, Subscriptions};
 use crate::auth::guard::Routes;
 use crate::auth::roles::OFFICE;
 use crate::auth::{Access, Caller};
@@ -38,7 +38,9 @@ pub async fn my_subscriptions(
     caller: Caller,
     state: web::Data<AppState>,
 ) -> AppResult<web::Json<Subscriptions>> {
-    Ok(web::Json(views::subscriptions(&state, caller.user_id).await?))
+    Ok(web::Json(
+        views::subscriptions(&state, caller.user_id).await?,
+    ))
 }
 
 /// Report what `wx.requestSubscribeMessage` returned: `{"<template id>": "accept" | "reject" |
@@ -56,7 +58,9 @@ pub async fn report_consents(
     body: ApiJson<BTreeMap<String, serde_json::Value>>,
 ) -> AppResult<web::Json<Subscriptions>> {
     store::report_consents(&state, caller.user_id, &body.0).await?;
-    Ok(web::Json(views::subscriptions(&state, caller.user_id).await?))
+    Ok(web::Json(
+        views::subscriptions(&state, caller.user_id).await?,
+    ))
 }
 
 /// The outbox: rows per kind, template and status, and the latest failures with their reason.

@@ -4,9 +4,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use entity::{notifications, subscription_consents};
-use sea_orm::{
-    ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -101,7 +99,10 @@ pub async fn metrics_text(state: &AppState) -> AppResult<String> {
     let text = (|| -> Result<String, prometheus::Error> {
         let registry = Registry::new_custom(Some("minxin".into()), None)?;
         let gauge = IntGaugeVec::new(
-            Opts::new("notifications", "Notification outbox rows by kind, template and status"),
+            Opts::new(
+                "notifications",
+                "Notification outbox rows by kind, template and status",
+            ),
             &["kind", "template", "status"],
         )?;
         registry.register(Box::new(gauge.clone()))?;

@@ -108,12 +108,21 @@ async fn send_one(
     let data = match decide::build_data(&template.fields, &payload) {
         Ok(d) => d,
         Err(why) => {
-            store::finish(state, c, worker, done(Outcome::Failed, None, Some(why), None), now)
-                .await?;
+            store::finish(
+                state,
+                c,
+                worker,
+                done(Outcome::Failed, None, Some(why), None),
+                now,
+            )
+            .await?;
             return Ok(Outcome::Failed);
         }
     };
-    let Some(user) = users::Entity::find_by_id(c.row.user_id).one(&state.db).await? else {
+    let Some(user) = users::Entity::find_by_id(c.row.user_id)
+        .one(&state.db)
+        .await?
+    else {
         store::finish(
             state,
             c,

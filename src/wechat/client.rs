@@ -141,7 +141,9 @@ impl WechatClient {
                 token: Secret::new(t),
                 expires_in_secs: secs,
             }),
-            _ => Err(WechatError::Unavailable("answer without access_token".into())),
+            _ => Err(WechatError::Unavailable(
+                "answer without access_token".into(),
+            )),
         }
     }
 

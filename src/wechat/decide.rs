@@ -68,7 +68,10 @@ mod tests {
     #[test]
     fn freshness_and_refresh_ahead() {
         assert!(fresh(&tok(1000), None, 600, 300));
-        assert!(!fresh(&tok(1000), None, 701, 300), "inside the ahead window");
+        assert!(
+            !fresh(&tok(1000), None, 701, 300),
+            "inside the ahead window"
+        );
         assert!(valid(&tok(1000), None, 701), "but still usable");
         assert!(!valid(&tok(1000), None, 1000), "expired");
         assert!(!valid(&tok(1000), Some("t1"), 10), "the one that failed");
@@ -79,10 +82,7 @@ mod tests {
     fn force_limits() {
         assert_eq!(force_allowed(false, 1, 20), Ok(()));
         assert_eq!(force_allowed(false, 20, 20), Ok(()));
-        assert_eq!(
-            force_allowed(false, 21, 20),
-            Err(ForceRefused::DailyLimit)
-        );
+        assert_eq!(force_allowed(false, 21, 20), Err(ForceRefused::DailyLimit));
         assert_eq!(force_allowed(true, 1, 20), Err(ForceRefused::TooSoon));
     }
 

@@ -271,7 +271,10 @@ fn check_token(control: &Mutex<Control>, req: &HttpRequest) -> Option<HttpRespon
         Some(t) if t.value == given && t.expires <= Instant::now() => {
             Some(errcode(42001, "access_token expired"))
         }
-        _ => Some(errcode(40001, "invalid credential, access_token is invalid")),
+        _ => Some(errcode(
+            40001,
+            "invalid credential, access_token is invalid",
+        )),
     }
 }
 
@@ -353,8 +356,7 @@ async fn stable_token(
         c.force_refreshes += 1;
     }
     let reuse = !force
-        && c
-            .token
+        && c.token
             .as_ref()
             .is_some_and(|t| !t.revoked && t.expires > now);
     if !reuse {

@@ -67,7 +67,10 @@ impl Platform {
             &["mode", "outcome"],
         )?;
         let errors = IntCounterVec::new(
-            Opts::new("wechat_errors_total", "WeChat call failures by API and errcode"),
+            Opts::new(
+                "wechat_errors_total",
+                "WeChat call failures by API and errcode",
+            ),
             &["api", "errcode"],
         )?;
         let config_error = IntGauge::new(
@@ -125,9 +128,7 @@ impl Platform {
         }
         tokio::time::timeout(self.wait(), self.refresh_or_wait(failed))
             .await
-            .map_err(|_| {
-                WechatError::Unavailable("no access token within token_wait_ms".into())
-            })?
+            .map_err(|_| WechatError::Unavailable("no access token within token_wait_ms".into()))?
     }
 
     async fn refresh_or_wait(&self, failed: Option<&str>) -> Result<Secret, WechatError> {
@@ -214,13 +215,17 @@ impl Platform {
             token: issued.token.expose().to_string(),
             expires_at: now + issued.expires_in_secs,
         };
-        let bytes = serde_json::to_vec(&entry).map_err(|e| WechatError::Unavailable(e.to_string()))?;
+        let bytes =
+            serde_json::to_vec(&entry).map_err(|e| WechatError::Unavailable(e.to_string()))?;
         let ttl = Duration::from_secs(issued.expires_in_secs.max(1).unsigned_abs());
         self.broker
             .set(TOKEN_KEY, &bytes, ttl)
             .await
             .map_err(broker_err)?;
-        tracing::info!(expires_in_secs = issued.expires_in_secs, "wechat access token refreshed");
+        tracing::info!(
+            expires_in_secs = issued.expires_in_secs,
+            "wechat access token refreshed"
+        );
         Ok(issued.token)
     }
 
@@ -228,7 +233,10 @@ impl Platform {
         let mode = if force { "force" } else { "normal" };
         match self.client.stable_token(force).await {
             Ok(t) => {
-                self.metrics.refreshes.with_label_values(&[mode, "ok"]).inc();
+                self.metrics
+                    .refreshes
+                    .with_label_values(&[mode, "ok"])
+                    .inc();
                 self.config_error.store(0, Ordering::Relaxed);
                 self.metrics.config_error.set(0);
                 Ok(t)
@@ -330,9 +338,17 @@ impl Platform {
         if let Some(c) = e.config_errcode() {
             self.config_error.store(c, Ordering::Relaxed);
             self.metrics.config_error.set(c);
-            tracing::error!(errcode = c, api, "WeChat refused our configuration (app id, secret, IP whitelist or app state)");
+            tracing::error!(
+                errcode = c,
+                api,
+                "WeChat refused our configuration (app id, secret, IP whitelist or app state)"
+            );
             let ttl = Duration::from_secs(self.settings.breaker_secs.max(1));
-            if let Err(be) = self.broker.set(CONFIG_ERROR_KEY, c.to_string().as_bytes(), ttl).await {
+            if let Err(be) = self
+                .broker
+                .set(CONFIG_ERROR_KEY, c.to_string().as_bytes(), ttl)
+                .await
+            {
                 tracing::warn!(error = %be, "cannot share the configuration error");
             }
         }

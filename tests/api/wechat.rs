@@ -87,8 +87,10 @@ async fn a_refused_token_is_replaced_once_and_the_call_retried_once() {
 
     // WeChat keeps refusing a token it hands out again in normal mode: one forced refresh,
     // one retry, then the error; never a loop.
-    app.wechat.inject_at(Endpoint::PhoneNumber, Fault::ErrCode(40001));
-    app.wechat.inject_at(Endpoint::PhoneNumber, Fault::ErrCode(40001));
+    app.wechat
+        .inject_at(Endpoint::PhoneNumber, Fault::ErrCode(40001));
+    app.wechat
+        .inject_at(Endpoint::PhoneNumber, Fault::ErrCode(40001));
     let code = app.wechat.phone_code(&openid, "13812345678");
     let r = app
         .post("/api/v1/me/phone", Some(&token), json!({ "code": code }))
@@ -123,8 +125,10 @@ async fn a_refused_token_is_replaced_once_and_the_call_retried_once() {
 #[tokio::test]
 async fn concurrent_callers_fetch_the_token_once_and_waits_are_bounded() {
     let app = spawn_with(|s| s.wechat.token_wait_ms = 3000).await;
-    app.wechat
-        .inject_at(Endpoint::StableToken, Fault::Delay(Duration::from_millis(300)));
+    app.wechat.inject_at(
+        Endpoint::StableToken,
+        Fault::Delay(Duration::from_millis(300)),
+    );
     let platform = app.state.platform.clone();
     let calls = (0..20).map(|_| {
         let p = platform.clone();
@@ -153,7 +157,11 @@ async fn concurrent_callers_fetch_the_token_once_and_waits_are_bounded() {
         .inject_at(Endpoint::StableToken, Fault::Delay(Duration::from_secs(3)));
     let start = Instant::now();
     let err = slow.state.platform.token().await.unwrap_err();
-    assert!(start.elapsed() < Duration::from_millis(1500), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_millis(1500),
+        "{:?}",
+        start.elapsed()
+    );
     assert!(matches!(err, WechatError::Unavailable(_)), "{err:?}");
 }
 
@@ -161,27 +169,45 @@ async fn concurrent_callers_fetch_the_token_once_and_waits_are_bounded() {
 async fn busy_is_retried_only_for_idempotent_calls_and_limits_open_a_breaker() {
     let app = spawn_with(|s| s.wechat.retry_backoff_ms = 10).await;
     let body = json!({"content": "村里的路", "version": 2, "scene": 1, "openid": "demo_x"});
-    app.wechat.inject_at(Endpoint::MsgSecCheck, Fault::ErrCode(-1));
+    app.wechat
+        .inject_at(Endpoint::MsgSecCheck, Fault::ErrCode(-1));
     let p = &app.state.platform;
-    p.call("msg_sec_check", "/wxa/msg_sec_check", &body, Idempotent::Yes)
-        .await
-        .unwrap();
+    p.call(
+        "msg_sec_check",
+        "/wxa/msg_sec_check",
+        &body,
+        Idempotent::Yes,
+    )
+    .await
+    .unwrap();
     assert_eq!(app.wechat.calls_to(Endpoint::MsgSecCheck), 2, "retried");
-    app.wechat.inject_at(Endpoint::MsgSecCheck, Fault::ErrCode(-1));
+    app.wechat
+        .inject_at(Endpoint::MsgSecCheck, Fault::ErrCode(-1));
     let err = p
         .call("msg_sec_check", "/wxa/msg_sec_check", &body, Idempotent::No)
         .await
         .unwrap_err();
     assert!(err.is_busy());
     assert_eq!(app.wechat.calls_to(Endpoint::MsgSecCheck), 3, "not retried");
-    app.wechat.inject_at(Endpoint::MsgSecCheck, Fault::ErrCode(45011));
+    app.wechat
+        .inject_at(Endpoint::MsgSecCheck, Fault::ErrCode(45011));
     let err = p
-        .call("msg_sec_check", "/wxa/msg_sec_check", &body, Idempotent::Yes)
+        .call(
+            "msg_sec_check",
+            "/wxa/msg_sec_check",
+            &body,
+            Idempotent::Yes,
+        )
         .await
         .unwrap_err();
     assert_eq!(err, WechatError::RateLimited);
     let again = p
-        .call("msg_sec_check", "/wxa/msg_sec_check", &body, Idempotent::Yes)
+        .call(
+            "msg_sec_check",
+            "/wxa/msg_sec_check",
+            &body,
+            Idempotent::Yes,
+        )
         .await
         .unwrap_err();
     assert_eq!(again, WechatError::RateLimited);
@@ -238,7 +264,11 @@ async fn a_verified_phone_is_stored_encrypted_and_answered_masked() {
         1,
         "a used code is not retried"
     );
-    for bad in [json!({ "code": "" }), json!({ "code": "x".repeat(129) }), json!({})] {
+    for bad in [
+        json!({ "code": "" }),
+        json!({ "code": "x".repeat(129) }),
+        json!({}),
+    ] {
         let r = app.post("/api/v1/me/phone", Some(&token), bad).await;
         assert_eq!(r.status, 422, "{:?}", r.body);
     }
@@ -328,7 +358,11 @@ impl County {
         action["version"] = v.body["version"].clone();
         let r = self
             .app
-            .post(&format!("/api/v1/appeals/{id}/actions"), Some(token), action.clone())
+            .post(
+                &format!("/api/v1/appeals/{id}/actions"),
+                Some(token),
+                action.clone(),
+            )
             .await;
         assert_eq!(r.status, 200, "{action}: {:?}", r.body);
     }
@@ -350,8 +384,12 @@ impl County {
     }
 
     async fn to_published_reply(&self, id: i64, reply: &str) {
-        self.act(&self.office, id, json!({"action": "accept", "urgency": "general"}))
-            .await;
+        self.act(
+            &self.office,
+            id,
+            json!({"action": "accept", "urgency": "general"}),
+        )
+        .await;
         self.act(
             &self.office,
             id,
@@ -359,8 +397,12 @@ impl County {
         )
         .await;
         self.act(&self.handler, id, json!({"action": "sign"})).await;
-        self.act(&self.handler, id, json!({"action": "reply", "public_reply": reply}))
-            .await;
+        self.act(
+            &self.handler,
+            id,
+            json!({"action": "reply", "public_reply": reply}),
+        )
+        .await;
         self.act(&self.office, id, json!({"action": "approve_reply"}))
             .await;
     }
@@ -387,10 +429,16 @@ async fn a_published_reply_reaches_the_residents_inbox_with_trimmed_fields() {
         .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     let items = r.body["items"].as_array().unwrap();
-    let replied = items.iter().find(|i| i["kind"] == "appeal_replied").unwrap();
+    let replied = items
+        .iter()
+        .find(|i| i["kind"] == "appeal_replied")
+        .unwrap();
     assert_eq!(replied["available"], 1);
     for bad in [json!({"TPL-unknown": "accept"}), json!({ REPLIED: "yes" })] {
-        let r = c.app.post("/api/v1/my/subscriptions", Some(&token), bad).await;
+        let r = c
+            .app
+            .post("/api/v1/my/subscriptions", Some(&token), bad)
+            .await;
         assert_eq!(r.status, 422, "{:?}", r.body);
     }
 
@@ -400,7 +448,10 @@ async fn a_published_reply_reaches_the_residents_inbox_with_trimmed_fields() {
     c.to_published_reply(id, reply).await;
     let report = c.round("w1").await;
     assert_eq!(report.sent, 1, "{report:?}");
-    assert_eq!(report.skipped, 1, "accepted: the resident refused that template");
+    assert_eq!(
+        report.skipped, 1,
+        "accepted: the resident refused that template"
+    );
     let inbox = c.app.wechat.inbox();
     assert_eq!(inbox.len(), 1);
     let m = &inbox[0];
@@ -429,7 +480,10 @@ async fn a_published_reply_reaches_the_residents_inbox_with_trimmed_fields() {
     assert_eq!(replied["available"], 0);
     assert_eq!(c.round("w1").await, Default::default());
 
-    let outbox = c.app.get("/api/v1/office/notifications", Some(&c.office)).await;
+    let outbox = c
+        .app
+        .get("/api/v1/office/notifications", Some(&c.office))
+        .await;
     assert_eq!(outbox.status, 200, "{:?}", outbox.body);
     let count = |kind: &str, status: &str| {
         outbox.body["counts"]
@@ -443,12 +497,19 @@ async fn a_published_reply_reaches_the_residents_inbox_with_trimmed_fields() {
     assert_eq!(count("appeal_accepted", "skipped"), Some(1));
     let failure = &outbox.body["recent_failures"][0];
     assert_eq!(failure["last_error"], "no_consent");
-    let r = c.app.get("/api/v1/office/notifications", Some(&token)).await;
+    let r = c
+        .app
+        .get("/api/v1/office/notifications", Some(&token))
+        .await;
     assert_eq!(r.status, 403);
     let m = c.app.get("/metrics", None).await;
-    assert!(m.body.as_str().unwrap().contains(&format!(
-        r#"minxin_notifications{{kind="appeal_replied",status="sent",template="{REPLIED}"}} 1"#
-    )), "{}", m.body);
+    assert!(
+        m.body.as_str().unwrap().contains(&format!(
+            r#"minxin_notifications{{kind="appeal_replied",status="sent",template="{REPLIED}"}} 1"#
+        )),
+        "{}",
+        m.body
+    );
 }
 
 #[tokio::test]
@@ -463,7 +524,11 @@ async fn a_43101_is_not_retried_and_an_outage_loses_no_notification() {
     for _ in 0..2 {
         let r = c
             .app
-            .post("/api/v1/my/subscriptions", Some(&token), json!({ REPLIED: "accept" }))
+            .post(
+                "/api/v1/my/subscriptions",
+                Some(&token),
+                json!({ REPLIED: "accept" }),
+            )
             .await;
         assert_eq!(r.status, 200);
     }
@@ -529,9 +594,10 @@ async fn two_workers_send_each_notification_exactly_once() {
     }
     // A slow WeChat keeps both workers busy at once.
     for _ in 0..N {
-        c.app
-            .wechat
-            .inject_at(Endpoint::SubscribeSend, Fault::Delay(Duration::from_millis(20)));
+        c.app.wechat.inject_at(
+            Endpoint::SubscribeSend,
+            Fault::Delay(Duration::from_millis(20)),
+        );
     }
     let mut sent = 0;
     for _ in 0..5 {
