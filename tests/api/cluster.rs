@@ -311,3 +311,82 @@ async fn residents_resume_on_the_surviving_instance_with_their_places() {
         .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
         .await;
 }
+
+/// Two instances sharing Redis: under concurrent load on both, WeChat's token endpoint is asked
+/// once between them (one refresh per deployment, under the broker lease).
+#[tokio::test]
+async fn two_instances_fetch_the_wechat_token_once_between_them() {
+    let (Ok(pg), Ok(redis)) = (
+        std::env::var("MINXIN_TEST_DATABASE_URL"),
+        std::env::var("MINXIN_TEST_REDIS_URL"),
+    ) else {
+        eprintln!("MINXIN_TEST_DATABASE_URL / MINXIN_TEST_REDIS_URL not set: two-instance test needs PostgreSQL and Redis; not run");
+        return;
+    };
+    use minxin::wechat::fake::{openid_for, Endpoint, Fault};
+    let name = format!("minxin_t_{}", uuid::Uuid::new_v4().simple());
+    let admin_db = Database::connect(&pg)
+        .await
+        .expect("PostgreSQL unreachable");
+    admin_db
+        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+        .await
+        .unwrap();
+    let mut u = url::Url::parse(&pg).unwrap();
+    u.set_path(&format!("/{name}"));
+    let wechat = minxin::wechat::fake::FakeWechat::start(APP_ID, APP_SECRET)
+        .await
+        .unwrap();
+    let env = env_of(
+        &u.to_string(),
+        &redis,
+        &format!("t:{}:", uuid::Uuid::new_v4().simple()),
+        &wechat.base_url,
+    );
+    let (a, b) = tokio::join!(start(&env), start(&env));
+    let http = reqwest::Client::new();
+    let mut calls = Vec::new();
+    for (i, node) in [&a, &b, &a, &b, &a, &b, &a, &b, &a, &b].into_iter().enumerate() {
+        let who = format!("tok{i}{}", uuid::Uuid::new_v4().simple());
+        let code = format!("{who}-1");
+        let (s, body) = call(
+            &http,
+            "POST",
+            format!("{}/api/v1/auth/wechat-login", node.base),
+            None,
+            json!({ "code": code }),
+        )
+        .await;
+        assert_eq!(s, 200, "{body}");
+        let token = body["access_token"].as_str().unwrap().to_string();
+        let phone_code = wechat.phone_code(&openid_for(&who), &format!("1380000{i:04}"));
+        calls.push((node.base.clone(), token, phone_code));
+    }
+    // A slow first answer keeps every caller on both instances waiting for it.
+    wechat.inject_at(
+        Endpoint::StableToken,
+        Fault::Delay(Duration::from_millis(500)),
+    );
+    let results = futures::future::join_all(calls.iter().map(|(base, token, code)| {
+        call(
+            &http,
+            "POST",
+            format!("{base}/api/v1/me/phone"),
+            Some(token),
+            json!({ "code": code }),
+        )
+    }))
+    .await;
+    for (s, body) in &results {
+        assert_eq!(*s, 200, "{body}");
+        assert!(body["phone_masked"].as_str().unwrap().contains("****"));
+    }
+    assert_eq!(wechat.calls_to(Endpoint::StableToken), 1);
+    assert_eq!(wechat.calls_to(Endpoint::PhoneNumber), 10);
+
+    drop(a);
+    drop(b);
+    let _ = admin_db
+        .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+        .await;
+}
