@@ -181,37 +181,40 @@ pub async fn claim(
         return Ok(None);
     };
     let mut consent_id = row.consent_id;
-    if consent_id.is_none() {
-        let available = subscription_consents::Entity::find()
+    // Another worker may take the same consent between our read and our update: then try the
+    // next one. Each miss means a consent was used up, so this ends.
+    while consent_id.is_none() {
+        let Some(c) = subscription_consents::Entity::find()
             .filter(subscription_consents::Column::UserId.eq(row.user_id))
             .filter(subscription_consents::Column::TemplateId.eq(template_id))
             .filter(subscription_consents::Column::Status.eq(consent::AVAILABLE))
             .order_by_asc(subscription_consents::Column::Id)
             .one(&txn)
+            .await?
+        else {
+            break;
+        };
+        let used = subscription_consents::Entity::update_many()
+            .col_expr(
+                subscription_consents::Column::Status,
+                Expr::value(consent::USED),
+            )
+            .col_expr(subscription_consents::Column::UsedAt, Expr::value(now))
+            .col_expr(
+                subscription_consents::Column::NotificationId,
+                Expr::value(id),
+            )
+            .filter(subscription_consents::Column::Id.eq(c.id))
+            .filter(subscription_consents::Column::Status.eq(consent::AVAILABLE))
+            .exec(&txn)
             .await?;
-        if let Some(c) = available {
-            let used = subscription_consents::Entity::update_many()
-                .col_expr(
-                    subscription_consents::Column::Status,
-                    Expr::value(consent::USED),
-                )
-                .col_expr(subscription_consents::Column::UsedAt, Expr::value(now))
-                .col_expr(
-                    subscription_consents::Column::NotificationId,
-                    Expr::value(id),
-                )
-                .filter(subscription_consents::Column::Id.eq(c.id))
-                .filter(subscription_consents::Column::Status.eq(consent::AVAILABLE))
+        if used.rows_affected == 1 {
+            consent_id = Some(c.id);
+            notifications::Entity::update_many()
+                .col_expr(C::ConsentId, Expr::value(c.id))
+                .filter(C::Id.eq(id))
                 .exec(&txn)
                 .await?;
-            if used.rows_affected == 1 {
-                consent_id = Some(c.id);
-                notifications::Entity::update_many()
-                    .col_expr(C::ConsentId, Expr::value(c.id))
-                    .filter(C::Id.eq(id))
-                    .exec(&txn)
-                    .await?;
-            }
         }
     }
     txn.commit().await?;
