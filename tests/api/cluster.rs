@@ -346,7 +346,10 @@ async fn two_instances_fetch_the_wechat_token_once_between_them() {
     let (a, b) = tokio::join!(start(&env), start(&env));
     let http = reqwest::Client::new();
     let mut calls = Vec::new();
-    for (i, node) in [&a, &b, &a, &b, &a, &b, &a, &b, &a, &b].into_iter().enumerate() {
+    for (i, node) in [&a, &b, &a, &b, &a, &b, &a, &b, &a, &b]
+        .into_iter()
+        .enumerate()
+    {
         let who = format!("tok{i}{}", uuid::Uuid::new_v4().simple());
         let code = format!("{who}-1");
         let (s, body) = call(

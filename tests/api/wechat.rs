@@ -618,3 +618,46 @@ async fn two_workers_send_each_notification_exactly_once() {
     titles.dedup();
     assert_eq!(titles.len(), N, "each sent exactly once");
 }
+
+#[tokio::test]
+async fn content_security_refuses_holds_and_never_loses_text_in_an_outage() {
+    use minxin::board::moderation::{scene, ContentCheck, Verdict, WechatCheck};
+    let app = spawn_with(|_| {}).await;
+    app.wechat.flag_word("赌博", "risky", 20012);
+    app.wechat.flag_word("上访", "review", 20001);
+    let check = WechatCheck {
+        platform: &app.state.platform,
+        openid: "demo_author",
+        scene: scene::FORUM,
+        field: "content",
+    };
+    let db = &app.state.db;
+    assert_eq!(
+        check.check(db, "村口路灯坏了").await.unwrap(),
+        Verdict::Pass
+    );
+    let err = check.check(db, "网上赌博").await.unwrap_err();
+    assert_eq!(err.code(), "validation_failed");
+    assert!(err.to_string().starts_with("content:"), "{err}");
+    let Verdict::Hold(why) = check.check(db, "集体上访").await.unwrap() else {
+        panic!("review is held");
+    };
+    assert!(why.contains("review (label 20001)"), "{why}");
+    let sent = app.wechat.sec_checks();
+    assert_eq!(sent[0]["version"], 2);
+    assert_eq!(sent[0]["scene"], 3);
+    assert_eq!(sent[0]["openid"], "demo_author");
+    // WeChat down: held with the local list's verdict, never refused, never passed unchecked.
+    app.wechat.set_outage(true);
+    let Verdict::Hold(why) = check.check(db, "村口路灯坏了").await.unwrap() else {
+        panic!("an outage holds");
+    };
+    assert!(why.contains("unavailable; local word list: pass"), "{why}");
+    // The submission paths' entry point: off by default (word list only), WeChat when on.
+    app.wechat.set_outage(false);
+    let (_, _, author) = resident(&app, "sec").await;
+    let off = minxin::board::moderation::check_text(&app.state, author, "content", 3, "网上赌博")
+        .await
+        .unwrap();
+    assert_eq!(off, Verdict::Pass);
+}
