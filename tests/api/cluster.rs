@@ -338,7 +338,7 @@ async fn two_instances_fetch_the_wechat_token_once_between_them() {
         .await
         .unwrap();
     let env = env_of(
-        &u.to_string(),
+        u.as_ref(),
         &redis,
         &format!("t:{}:", uuid::Uuid::new_v4().simple()),
         &wechat.base_url,
