@@ -35,8 +35,8 @@ pub enum ForceRefused {
     DailyLimit,
 }
 
-/// WeChat allows a forced refresh 20 times a day and 30 s apart; `since_last` is None when
-/// there was none within the spacing window, `today` counts this one.
+/// WeChat allows a forced refresh 20 times a day and 30 s apart: `too_soon` when another one
+/// happened within the spacing; `today` counts this one.
 pub fn force_allowed(too_soon: bool, today: u64, per_day: u64) -> Result<(), ForceRefused> {
     if too_soon {
         Err(ForceRefused::TooSoon)
