@@ -317,6 +317,8 @@ struct County {
 async fn county(configure: impl FnOnce(&mut Settings)) -> County {
     let app = spawn_with(|s| {
         with_templates(s);
+        // The tests run the worker's rounds themselves, at the moments they choose.
+        s.wechat.notify_interval_ms = 0;
         configure(s);
     })
     .await;
