@@ -135,7 +135,11 @@ impl MigrationTrait for Migration {
             let list: String = r.try_get("", "assisting_department_ids")?;
             let ids = parse_list(&list).into_iter().filter(|d| known.contains(d));
             for (pos, dept) in ids.enumerate() {
-                pending.push((appeal_id, dept, i32::try_from(pos).unwrap_or(i32::MAX)));
+                pending.push((
+                    appeal_id,
+                    dept,
+                    <i32 as TryFrom<usize>>::try_from(pos).unwrap_or(i32::MAX),
+                ));
             }
         }
         for chunk in pending.chunks(300) {

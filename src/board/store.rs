@@ -170,14 +170,14 @@ async fn set_assisting(txn: &DatabaseTransaction, appeal_id: i64, ids: &[i64]) -
     if ids.is_empty() {
         return Ok(());
     }
-    let rows = ids
-        .iter()
-        .zip(0..)
-        .map(|(&dept, position)| appeal_assisting_departments::ActiveModel {
-            appeal_id: Set(appeal_id),
-            department_id: Set(dept),
-            position: Set(position),
-        });
+    let rows =
+        ids.iter().zip(0..).map(
+            |(&dept, position)| appeal_assisting_departments::ActiveModel {
+                appeal_id: Set(appeal_id),
+                department_id: Set(dept),
+                position: Set(position),
+            },
+        );
     appeal_assisting_departments::Entity::insert_many(rows)
         .exec_without_returning(txn)
         .await?;

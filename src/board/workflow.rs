@@ -90,24 +90,35 @@ pub use entity::appeals::{AppealState, PublicStatus};
 /// the rules about it live here.
 pub trait StateRules {
     /// No action leaves a terminal state.
-    fn is_terminal(self) -> bool;
+    fn is_terminal(&self) -> bool;
     /// Whether the handling deadline counts down in this state.
-    fn clock_running(self) -> bool;
+    fn clock_running(&self) -> bool;
 }
 
 impl StateRules for AppealState {
-    fn is_terminal(self) -> bool {
+    fn is_terminal(&self) -> bool {
         matches!(self, Self::Rejected | Self::Merged | Self::Closed)
     }
 
-    fn clock_running(self) -> bool {
+    fn clock_running(&self) -> bool {
         matches!(self, Self::Assigned | Self::Signed | Self::Reopened)
     }
 }
 
 /// Who performs an action. `Resident` is the appeal's author.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, EnumIter, Display, EnumString, IntoStaticStr,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    EnumIter,
+    Display,
+    EnumString,
+    IntoStaticStr,
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
@@ -121,7 +132,19 @@ pub enum ActorRole {
 
 /// Urgency set at acceptance; the reply is due within this many working days.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, EnumIter, Display, EnumString, IntoStaticStr, utoipa::ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    EnumIter,
+    Display,
+    EnumString,
+    IntoStaticStr,
+    utoipa::ToSchema,
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
@@ -143,7 +166,19 @@ impl Urgency {
 
 /// The resident's verdict on the handling.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, EnumIter, Display, EnumString, IntoStaticStr, utoipa::ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    EnumIter,
+    Display,
+    EnumString,
+    IntoStaticStr,
+    utoipa::ToSchema,
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
@@ -162,7 +197,19 @@ impl Rating {
 
 /// Why a department hands an appeal back to the office.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, EnumIter, Display, EnumString, IntoStaticStr, utoipa::ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    EnumIter,
+    Display,
+    EnumString,
+    IntoStaticStr,
+    utoipa::ToSchema,
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]

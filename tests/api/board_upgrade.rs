@@ -2,7 +2,7 @@
 //! `appeals.assisting_department_ids`: the migration moves every list into the join table, in
 //! order, and the server reads them from there (details, inboxes, who may read), on SQLite and
 //! PostgreSQL alike.
-use migration::{MigrationName, Migrator, MigratorTrait};
+use migration::{Migrator, MigratorTrait};
 use minxin::auth::Role;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{json, Value};
@@ -17,7 +17,11 @@ async fn act(app: &TestApp, token: &str, id: i64, office: &str, mut action: Valu
         .await;
     action["version"] = v.body["version"].clone();
     let r = app
-        .post(&format!("/api/v1/appeals/{id}/actions"), Some(token), action)
+        .post(
+            &format!("/api/v1/appeals/{id}/actions"),
+            Some(token),
+            action,
+        )
         .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
 }
@@ -99,7 +103,14 @@ async fn comma_lists_of_assisting_departments_move_to_the_join_table() {
             .await;
         assert_eq!(r.status, 201, "{:?}", r.body);
         let id = r.body["id"].as_i64().unwrap();
-        act(&app, &office, id, &office, json!({ "action": "accept", "urgency": "general" })).await;
+        act(
+            &app,
+            &office,
+            id,
+            &office,
+            json!({ "action": "accept", "urgency": "general" }),
+        )
+        .await;
         act(&app, &office, id, &office, json!({ "action": "assign", "lead_department_id": lead, "assisting_department_ids": assisting })).await;
         appeals.push(id);
     }
@@ -146,9 +157,7 @@ async fn comma_lists_of_assisting_departments_move_to_the_join_table() {
     let inbox = |token: &str| {
         let (app, token) = (&upgraded, token.to_string());
         async move {
-            let r = app
-                .get("/api/v1/department/appeals", Some(&token))
-                .await;
+            let r = app.get("/api/v1/department/appeals", Some(&token)).await;
             assert_eq!(r.status, 200, "{:?}", r.body);
             let mut ids = ids_in(&r.body);
             ids.sort();
@@ -171,10 +180,24 @@ async fn comma_lists_of_assisting_departments_move_to_the_join_table() {
     assert_eq!(read(&handlers[3], b).await, 200);
     assert_eq!(read(&handlers[3], a).await, 404);
     // Reassigning replaces the rows: a return clears them, the new assignment writes its own.
-    act(&upgraded, &handlers[1], b, &office, json!({ "action": "return", "reason": "not_our_remit" })).await;
+    act(
+        &upgraded,
+        &handlers[1],
+        b,
+        &office,
+        json!({ "action": "return", "reason": "not_our_remit" }),
+    )
+    .await;
     assert_eq!(assisting(b).await, json!([]));
     assert_eq!(inbox(&handlers[3]).await, Vec::<i64>::new());
-    act(&upgraded, &office, b, &office, json!({ "action": "reassign", "lead_department_id": d4, "assisting_department_ids": [d1] })).await;
+    act(
+        &upgraded,
+        &office,
+        b,
+        &office,
+        json!({ "action": "reassign", "lead_department_id": d4, "assisting_department_ids": [d1] }),
+    )
+    .await;
     assert_eq!(assisting(b).await, json!([d1]));
     assert_eq!(inbox(&handlers[0]).await, vec![a, b, c]);
     assert_eq!(inbox(&handlers[3]).await, vec![b]);

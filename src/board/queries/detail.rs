@@ -13,9 +13,7 @@ use super::{next_cursor, page_limit, parse_states, Page, PageQuery};
 use crate::auth::{Caller, Role};
 use crate::board::duplicates::Suggestion;
 use crate::board::model::public_status;
-use crate::board::workflow::{
-    allowed_actions, ActionKind, ActorRole, AppealState, PublicStatus,
-};
+use crate::board::workflow::{allowed_actions, ActionKind, ActorRole, AppealState, PublicStatus};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
@@ -303,10 +301,7 @@ fn public_detail(d: serde_json::Value) -> serde_json::Value {
 }
 
 /// The assisting departments of each appeal, in the order the office named them.
-async fn assisting_of(
-    db: &impl ConnectionTrait,
-    ids: &[i64],
-) -> AppResult<HashMap<i64, Vec<i64>>> {
+async fn assisting_of(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<HashMap<i64, Vec<i64>>> {
     let mut out: HashMap<i64, Vec<i64>> = HashMap::new();
     let rows: Vec<(i64, i64)> = appeal_assisting_departments::Entity::find()
         .select_only()

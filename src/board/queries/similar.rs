@@ -3,7 +3,9 @@
 use std::collections::HashMap;
 
 use entity::appeals;
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -118,9 +120,7 @@ pub async fn similar(
     };
     let visible: Vec<&appeals::Model> = open
         .iter()
-        .filter(|a| {
-            a.author_id == caller.user_id || (a.is_public && shown_on_board(a.state))
-        })
+        .filter(|a| a.author_id == caller.user_id || (a.is_public && shown_on_board(a.state)))
         .collect();
     // Both sides masked: the score must not depend on digits the board hides.
     let cands: Vec<Candidate> = visible

@@ -307,8 +307,11 @@ fn doc_table_matches_transitions() {
                 Some((a, r)) => (a, Some(r.trim_end_matches(')'))),
                 None => (cells[1], None),
             };
-            let ratings: Option<Vec<Rating>> =
-                ratings.map(|r| r.split(", ").map(|x| x.parse::<Rating>().unwrap()).collect());
+            let ratings: Option<Vec<Rating>> = ratings.map(|r| {
+                r.split(", ")
+                    .map(|x| x.parse::<Rating>().unwrap())
+                    .collect()
+            });
             (
                 cells[0].parse::<S>().unwrap(),
                 action.parse::<A>().unwrap(),
