@@ -125,6 +125,6 @@ pub async fn import(
     state: web::Data<AppState>,
     body: ApiJson<ImportBody>,
 ) -> AppResult<web::Json<Imported>> {
-    let days = store::import_csv(&state.db, &body.0.csv, state.clock.now()).await?;
+    let days = store::import(&state, &body.0.csv).await?;
     Ok(web::Json(Imported { days }))
 }

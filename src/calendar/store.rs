@@ -98,6 +98,17 @@ pub async fn delete_day(db: &impl ConnectionTrait, date: NaiveDate) -> AppResult
 }
 
 /// Imports `date,kind,name` CSV all or nothing: one bad line rejects the file, naming the line.
+/// The server's path, under the SQLite write gate.
+pub async fn import(state: &crate::state::AppState, text: &str) -> AppResult<usize> {
+    let days = parse_csv(text).map_err(|e| AppError::validation("csv", e.to_string()))?;
+    let w = crate::db::begin_write(state).await?;
+    let n = upsert(&w.txn, &days, state.clock.now()).await?;
+    w.commit().await?;
+    tracing::info!(days = n, "calendar imported");
+    Ok(n)
+}
+
+/// Like [`import`], for seeding demo data before the server (and its write gate) exists.
 pub async fn import_csv<C: TransactionTrait>(
     db: &C,
     text: &str,

@@ -8,8 +8,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
+use utoipa::ToSchema;
 
 use super::media;
 use super::protocol::{
@@ -21,7 +23,12 @@ use super::store::{self, Broadcast};
 use crate::broker::Delivery;
 use crate::state::AppState;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What a connection is in its room; spelled in snake_case on the wire and in tickets.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema, strum::IntoStaticStr,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ConnRole {
     Resident,
     Leader,
@@ -33,11 +40,7 @@ impl ConnRole {
         !matches!(self, ConnRole::Resident)
     }
     pub fn as_str(self) -> &'static str {
-        match self {
-            ConnRole::Resident => "resident",
-            ConnRole::Leader => "leader",
-            ConnRole::Moderator => "moderator",
-        }
+        self.into()
     }
 }
 

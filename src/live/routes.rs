@@ -6,7 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::directory::LiveSession;
+use super::directory::{LiveSession, SessionStatus};
 use super::hub::media_grant;
 use super::hub::ConnRole;
 use super::protocol::MediaGrant;
@@ -51,8 +51,7 @@ pub struct TicketResponse {
     pub expires_in: u64,
     /// Path of the WebSocket, with the ticket.
     pub url: String,
-    /// `resident`, `leader` or `moderator`.
-    pub role: String,
+    pub role: ConnRole,
 }
 
 fn not_your_session() -> AppError {
@@ -85,12 +84,12 @@ pub async fn ticket(
 ) -> AppResult<web::Json<TicketResponse>> {
     let s = session_of(&live, &state, *id).await?;
     let role = match caller.role {
-        Role::Leader if s.leader_id == Some(caller.user_id) => "leader",
+        Role::Leader if s.leader_id == Some(caller.user_id) => ConnRole::Leader,
         Role::Leader => return Err(not_your_session()),
-        Role::Office | Role::Admin => "moderator",
-        _ => "resident",
+        Role::Office | Role::Admin => ConnRole::Moderator,
+        _ => ConnRole::Resident,
     };
-    if !s.is_live() && role == "resident" {
+    if !s.is_live() && role == ConnRole::Resident {
         return Err(AppError::conflict(
             "session_not_live",
             format!(
@@ -99,7 +98,10 @@ pub async fn ticket(
             ),
         ));
     }
-    if matches!(s.status.as_str(), "ended" | "missed" | "cancelled") {
+    if matches!(
+        s.status,
+        SessionStatus::Ended | SessionStatus::Missed | SessionStatus::Cancelled
+    ) {
         return Err(AppError::conflict(
             "session_not_live",
             format!("the session is {}", s.status),
@@ -109,7 +111,7 @@ pub async fn ticket(
     let record = Ticket {
         session_id: s.id,
         user_id: caller.user_id,
-        role: role.into(),
+        role,
         leader_id: s.leader_id,
         user_role: caller.role,
     };
@@ -122,7 +124,7 @@ pub async fn ticket(
         url: format!("/api/v1/live/ws?ticket={t}"),
         ticket: t,
         expires_in: TICKET_TTL.as_secs(),
-        role: role.into(),
+        role,
     }))
 }
 

@@ -21,7 +21,7 @@ use crate::state::AppState;
 pub struct Ticket {
     pub session_id: i64,
     pub user_id: i64,
-    pub role: String,
+    pub role: ConnRole,
     pub leader_id: Option<i64>,
     /// The user's own role, for actions that reach beyond the room (ending the session).
     pub user_role: crate::auth::Role,
@@ -29,11 +29,7 @@ pub struct Ticket {
 
 impl Ticket {
     pub fn conn_role(&self) -> ConnRole {
-        match self.role.as_str() {
-            "leader" => ConnRole::Leader,
-            "moderator" => ConnRole::Moderator,
-            _ => ConnRole::Resident,
-        }
+        self.role
     }
 }
 
