@@ -7,10 +7,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::directory::{LiveSession, SessionStatus};
-use super::hub::media_grant;
 use super::hub::ConnRole;
 use super::protocol::MediaGrant;
 use super::store;
+use super::views::media_grant;
 use super::ws::{self, Ticket};
 use super::Live;
 use crate::auth::guard::Routes;

@@ -6,11 +6,12 @@ use actix_ws::{CloseCode, CloseReason, Message, MessageStream, ProtocolError, Se
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
-use super::hub::{media_grant, ConnEnds, ConnRole};
+use super::hub::{ConnEnds, ConnRole};
 use super::protocol::{
     close, encode, ClientMsg, Incoming, Limits, ServerMsg, Welcome, WsError, YouState, VERSION,
 };
 use super::room::{Phase, Room};
+use super::views::media_grant;
 use super::worker::{work, Reply, COMMAND_TIMEOUT};
 use super::Live;
 use crate::crypto::{random_token, sha256_hex};

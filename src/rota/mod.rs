@@ -104,11 +104,11 @@ pub fn at_local(field: &str, date: NaiveDate, time: NaiveTime) -> AppResult<Date
 }
 
 /// How the board's event log names a staff member who files an appeal for a resident.
+/// Admins act as the office there; the other roles by their own name.
 pub fn appeal_actor_role(role: Role) -> &'static str {
+    use entity::AsStr;
     match role {
-        Role::Leader => "leader",
-        Role::Handler => "handler",
-        Role::Resident => "resident",
-        Role::Office | Role::Admin => "office",
+        Role::Office | Role::Admin => Role::Office.as_str(),
+        other => other.as_str(),
     }
 }
