@@ -23,10 +23,7 @@ pub fn queue_view(room: &Room) -> QueueView {
         stage: room.stage.as_ref().map(|s| StageView {
             user_id: s.user_id,
             topic: s.topic.clone(),
-            phase: match s.phase {
-                Phase::Called { .. } => "called".into(),
-                Phase::OnStage { .. } => "on_stage".into(),
-            },
+            phase: <&'static str>::from(&s.phase).into(),
             until_ms: match s.phase {
                 Phase::Called { confirm_by_ms } => confirm_by_ms,
                 Phase::OnStage { ends_at_ms, .. } => ends_at_ms,
