@@ -14,6 +14,7 @@ use super::tokens::{issue_pair, LoginResponse};
 use super::Role;
 use crate::crypto::{random_token, sha256_hex};
 use crate::db::begin_write;
+use crate::error::ErrorCode;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
@@ -103,7 +104,7 @@ async fn ensure_department(db: &impl ConnectionTrait, id: i64) -> AppResult<()> 
 
 fn invalid(msg: &str) -> AppError {
     AppError::BadRequest {
-        code: "invitation_invalid",
+        code: ErrorCode::InvitationInvalid,
         message: msg.into(),
     }
 }
@@ -126,7 +127,7 @@ async fn ensure_another_admin(txn: &impl ConnectionTrait, user_id: i64) -> AppRe
         return Ok(());
     }
     Err(AppError::conflict(
-        "last_admin",
+        ErrorCode::LastAdmin,
         "you are the only admin: invite another admin and let them redeem first",
     ))
 }

@@ -20,7 +20,7 @@ use super::workflow;
 use super::{at_local, leaders, local_date, local_hm, parse_date, parse_time};
 use crate::auth::Caller;
 use crate::db::begin_write;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::state::AppState;
 
 #[derive(Deserialize, ToSchema)]
@@ -72,7 +72,7 @@ async fn check_available(
 ) -> AppResult<()> {
     if leaders::is_unavailable(db, leader_id, date).await? {
         return Err(AppError::conflict(
-            "leader_unavailable",
+            ErrorCode::LeaderUnavailable,
             format!("leader {leader_id} marked {date} as unavailable"),
         ));
     }
@@ -97,7 +97,7 @@ async fn check_not_double_booked(
         .await?;
     match clash {
         Some(c) => Err(AppError::conflict(
-            "leader_double_booked",
+            ErrorCode::LeaderDoubleBooked,
             format!(
                 "leader {leader_id} already hosts session {} on {} {}–{}",
                 c.id,
@@ -130,7 +130,7 @@ fn check_slot(
     };
     check_in_range(&slot, from, to).map_err(|e| match e {
         RotaError::SlotOutOfRange { .. } => AppError::conflict(
-            "outside_rota_range",
+            ErrorCode::OutsideRotaRange,
             format!(
                 "{} {}–{} is outside the rota's range {from}..{to}",
                 local_date(starts_at),
@@ -330,7 +330,7 @@ pub async fn swap(
     let (a, b) = (pair.remove(0), pair.remove(0));
     let (Some(la), Some(lb)) = (a.leader_id, b.leader_id) else {
         return Err(AppError::conflict(
-            "session_unassigned",
+            ErrorCode::SessionUnassigned,
             "both sessions need a leader to swap; use reassign for an unassigned one",
         ));
     };

@@ -17,6 +17,7 @@ use super::store::{actor, record_event, refused};
 use super::workflow::{self, Refused};
 use crate::auth::{Caller, Role};
 use crate::db::begin_write;
+use crate::error::ErrorCode;
 use crate::error::{AppError, AppResult};
 use crate::events::Actor;
 use crate::state::AppState;
@@ -29,7 +30,7 @@ pub fn check_host(caller: &Caller, s: &live_sessions::Model) -> AppResult<()> {
         Ok(())
     } else {
         Err(AppError::ForbiddenWith {
-            code: "not_session_leader",
+            code: ErrorCode::NotSessionLeader,
             message: format!(
                 "only the session's leader or an admin may do this (session {})",
                 s.id
@@ -45,7 +46,7 @@ async fn published(db: &impl ConnectionTrait, id: i64) -> AppResult<live_session
         .ok_or(AppError::NotFound)?;
     if s.published_at.is_none() {
         return Err(AppError::conflict(
-            "session_not_published",
+            ErrorCode::SessionNotPublished,
             format!("session {id} is a draft: publish the rota first"),
         ));
     }
@@ -127,7 +128,7 @@ pub async fn start(state: &AppState, caller: &Caller, id: i64) -> AppResult<live
     let (from, until) = start_window(state, &s);
     if now < from || now > until {
         return Err(AppError::StateConflict {
-            code: "outside_start_window",
+            code: ErrorCode::OutsideStartWindow,
             message: format!(
                 "session {} can be started from {} to {} (Asia/Shanghai) on {}",
                 s.id,

@@ -16,6 +16,7 @@ use super::{appeal_actor_role, queries, registrations};
 use crate::auth::{Caller, Role};
 use crate::board::service::{self as board, checked_text, NewAppeal, Submitter};
 use crate::db::begin_write;
+use crate::error::ErrorCode;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
@@ -74,7 +75,7 @@ fn nested(e: AppError) -> AppError {
 
 fn exists() -> AppError {
     AppError::conflict(
-        "outcome_exists",
+        ErrorCode::OutcomeExists,
         "an outcome is already recorded for this resident in this session",
     )
 }
@@ -91,7 +92,7 @@ pub async fn record(
     }
     if s.status != SessionStatus::Live && s.status != SessionStatus::Ended {
         return Err(AppError::StateConflict {
-            code: "invalid_session_state",
+            code: ErrorCode::InvalidSessionState,
             message: format!(
                 "session {} is `{}`: outcomes are recorded while it is live or after it ended",
                 s.id, s.status

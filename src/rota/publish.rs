@@ -28,7 +28,7 @@ use super::{
 use crate::auth::Caller;
 use crate::calendar::store as calendar_store;
 use crate::db::begin_write;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::state::AppState;
 
 /// Sessions over this many days before a new range count toward fairness (12 weeks), so a
@@ -195,7 +195,7 @@ async fn check_no_overlap(
         .await?;
     match other {
         Some(o) => Err(AppError::conflict(
-            "rota_overlap",
+            ErrorCode::RotaOverlap,
             format!(
                 "rota {} already covers {}..{}; discard that draft or choose another range",
                 o.id, o.range_start, o.range_end
@@ -210,13 +210,13 @@ async fn check_no_overlap(
 pub fn draft_problem(
     s: &live_sessions::Model,
     unavailable: &BTreeMap<i64, std::collections::BTreeSet<NaiveDate>>,
-) -> Option<(&'static str, String)> {
+) -> Option<(ErrorCode, String)> {
     if s.status != SessionStatus::Scheduled {
         return None;
     }
     match s.leader_id {
         None => Some((
-            "session_unassigned",
+            ErrorCode::SessionUnassigned,
             format!("session {} on {} has no leader", s.id, s.local_date),
         )),
         Some(l)
@@ -225,7 +225,7 @@ pub fn draft_problem(
                 .is_some_and(|d| d.contains(&local_date(s.starts_at))) =>
         {
             Some((
-                "leader_unavailable",
+                ErrorCode::LeaderUnavailable,
                 format!(
                     "leader {l} is unavailable on {} (session {})",
                     s.local_date, s.id
@@ -272,7 +272,7 @@ pub async fn publish(state: &AppState, caller: &Caller, rota_id: i64) -> AppResu
         .collect();
     if let Some(c) = check_conflicts(&slots).first() {
         return Err(AppError::conflict(
-            "leader_double_booked",
+            ErrorCode::LeaderDoubleBooked,
             format!(
                 "leader {} is in overlapping sessions {} and {}",
                 c.leader_id, c.first_session_id, c.second_session_id
@@ -293,9 +293,10 @@ pub async fn publish(state: &AppState, caller: &Caller, rota_id: i64) -> AppResu
         .exec(txn)
         .await?;
     if res.rows_affected != 1 {
-        return Err(AppError::conflict(
-            "version_conflict",
+        return Err(AppError::version_conflict(
             "the rota was published meanwhile; reload and retry",
+            rota.status.to_string(),
+            rota.version,
         ));
     }
     let by = actor(caller);
@@ -352,7 +353,7 @@ pub async fn discard(state: &AppState, caller: &Caller, rota_id: i64) -> AppResu
     let rota = rota_for_edit(txn, rota_id).await?;
     if rota.version > 0 {
         return Err(AppError::conflict(
-            "rota_published",
+            ErrorCode::RotaPublished,
             "a published rota cannot be discarded; cancel its sessions instead",
         ));
     }

@@ -20,7 +20,7 @@ use super::workflow::{self, Refused};
 use super::{at_local, date_str, local_date, local_hm};
 use crate::auth::Caller;
 use crate::board::service::checked_text;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::events::{self, Actor, Event, EventTable};
 
 pub const REASON_MAX: usize = 500;
@@ -119,7 +119,7 @@ pub async fn notify_registrants(
 /// 409 `invalid_session_state`: the table refuses the action in the session's status.
 pub fn refused(s: &live_sessions::Model, r: Refused) -> AppError {
     AppError::StateConflict {
-        code: "invalid_session_state",
+        code: ErrorCode::InvalidSessionState,
         message: format!("session {} is `{}`, not `{}`", s.id, r.from, r.wanted),
         state: s.status.to_string(),
         version: Some(s.version),
@@ -133,11 +133,13 @@ pub fn rota_error(e: RotaError) -> AppError {
         }
         RotaError::StartNotBeforeEnd { .. } => AppError::validation("end", e.to_string()),
         RotaError::NonexistentLocalTime { .. } => AppError::validation("start", e.to_string()),
-        RotaError::SlotOutOfRange { .. } => AppError::conflict("outside_rota_range", e.to_string()),
+        RotaError::SlotOutOfRange { .. } => {
+            AppError::conflict(ErrorCode::OutsideRotaRange, e.to_string())
+        }
         RotaError::SlotStartNotBeforeEnd { .. } => AppError::validation("end", e.to_string()),
         RotaError::DuplicateLeader { .. } => AppError::internal(e),
         RotaError::NoHolidayData { .. } => {
-            AppError::conflict("holiday_data_missing", e.to_string())
+            AppError::conflict(ErrorCode::HolidayDataMissing, e.to_string())
         }
     }
 }
@@ -207,7 +209,7 @@ pub async fn rota_for_edit(db: &impl ConnectionTrait, rota_id: i64) -> AppResult
         .ok_or(AppError::NotFound)?;
     if r.status == RotaStatus::Discarded {
         return Err(AppError::conflict(
-            "rota_discarded",
+            ErrorCode::RotaDiscarded,
             format!("rota {rota_id} was discarded"),
         ));
     }
@@ -216,7 +218,7 @@ pub async fn rota_for_edit(db: &impl ConnectionTrait, rota_id: i64) -> AppResult
 
 pub fn not_editable(s: &live_sessions::Model) -> AppError {
     AppError::StateConflict {
-        code: "invalid_session_state",
+        code: ErrorCode::InvalidSessionState,
         message: format!(
             "session {} is `{}`: only scheduled sessions can be changed",
             s.id, s.status
@@ -287,12 +289,11 @@ pub async fn apply(
         .exec(txn)
         .await?;
     if res.rows_affected != 1 {
-        return Err(AppError::StateConflict {
-            code: "version_conflict",
-            message: format!("session {} changed meanwhile; reload and retry", s.id),
-            state: s.status.to_string(),
-            version: Some(s.version),
-        });
+        return Err(AppError::version_conflict(
+            format!("session {} changed meanwhile; reload and retry", s.id),
+            s.status.to_string(),
+            s.version,
+        ));
     }
     record_event(
         txn,
