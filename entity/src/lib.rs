@@ -1,4 +1,5 @@
 //! sea-orm entities: one file per table, no logic (model logic lives in the server crate).
+pub mod appeal_assisting_departments;
 pub mod appeal_events;
 pub mod appeal_grams;
 pub mod appeals;
@@ -24,3 +25,13 @@ pub mod subscription_consents;
 pub mod supervision_notices;
 pub mod users;
 pub mod villages;
+
+/// The stored spelling of a state (strum's `IntoStaticStr`: the same snake_case as the sea-orm
+/// active enum and serde), for messages and JSON details.
+pub trait AsStr: Copy + Into<&'static str> {
+    fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
+impl<T: Copy + Into<&'static str>> AsStr for T {}

@@ -1,4 +1,5 @@
 use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
 
 /// The notification outbox: rows are written in the transaction of the change they report and
 /// sent later by a worker.
@@ -15,8 +16,7 @@ pub struct Model {
     pub subject_id: i64,
     /// JSON for the message template.
     pub payload: String,
-    /// `pending`, `sending` (claimed by a worker), `sent`, `failed` or `skipped` (no consent).
-    pub status: String,
+    pub status: NotificationStatus,
     pub attempts: i32,
     pub created_at: DateTimeUtc,
     pub sent_at: Option<DateTimeUtc>,
@@ -29,6 +29,43 @@ pub struct Model {
     /// The resident's one-time consent this message uses up.
     pub consent_id: Option<i64>,
     pub updated_at: Option<DateTimeUtc>,
+}
+
+/// Where an outbox row is.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::Display,
+    utoipa::ToSchema,
+)]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(StringLen::None)",
+    rename_all = "snake_case"
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum NotificationStatus {
+    /// Written with its change, waiting for the sender.
+    Pending,
+    /// Claimed by a worker (`claimed_by`, until `claimed_until`).
+    Sending,
+    /// Accepted by WeChat.
+    Sent,
+    /// Refused for good (e.g. 43101: no consent left); `last_error` says why.
+    Failed,
+    /// Not sent: the resident gave no consent for this template.
+    Skipped,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -2,12 +2,12 @@
 //! write gate), [`apply`] that reads the appeal and its facts, asks [`decide`] and writes the
 //! change under the version guard with its event, the event writer, and the search index.
 use chrono::{DateTime, Utc};
-use entity::{appeal_events, appeal_grams, appeals, departments, supervision_notices};
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    Set, TransactionTrait,
+use entity::{
+    appeal_assisting_departments, appeal_events, appeal_grams, appeals, departments,
+    supervision_notices,
 };
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set};
 
 use super::decide::{check_party, decide, Facts};
 use super::model::{Actor, Appeal};
@@ -16,35 +16,11 @@ use super::search;
 use super::workflow::{Action, ActionKind, AppealState};
 use crate::calendar::store as calendar_store;
 use crate::error::{AppError, AppResult};
+use crate::events::{self, Event, EventTable};
 use crate::state::AppState;
 
-/// A write transaction that holds the SQLite write gate until it ends, so that every writer
-/// takes the gate the same way. Dropping it uncommitted rolls back.
-pub struct Write<'a> {
-    // Declared first so the transaction ends before the gate opens.
-    pub txn: DatabaseTransaction,
-    _gate: Option<tokio::sync::MutexGuard<'a, ()>>,
-}
-
-impl Write<'_> {
-    pub async fn commit(self) -> AppResult<()> {
-        let Write { txn, _gate } = self;
-        txn.commit().await?;
-        Ok(())
-    }
-
-    pub async fn rollback(self) -> AppResult<()> {
-        let Write { txn, _gate } = self;
-        txn.rollback().await?;
-        Ok(())
-    }
-}
-
-pub async fn begin_write(state: &AppState) -> AppResult<Write<'_>> {
-    let gate = state.write_guard().await;
-    let txn = state.db.begin().await?;
-    Ok(Write { txn, _gate: gate })
-}
+// The shared transaction helper (it takes the SQLite write gate), re-exported for the board.
+pub use crate::db::{begin_write, Write};
 
 /// Performs one action on one appeal: the table and the action's rule decide ([`decide`]);
 /// this writes the change, the event and any supervision notice in one transaction, guarded
@@ -71,10 +47,10 @@ pub async fn apply(
     let facts = facts(&w.txn, &action).await?;
     let change = decide(&a, &action, &actor, &calendar, now, &facts)?;
     let mut set = change.set;
-    let board = board_projection(a.row.is_public, change.to.as_str());
-    set.state = Set(change.to.as_str().into());
+    let board = board_projection(a.row.is_public, change.to);
+    set.state = Set(change.to);
     set.on_board = Set(board.is_some());
-    set.board_status = Set(board.map(Into::into));
+    set.board_status = Set(board);
     set.version = Set(a.row.version + 1);
     set.updated_at = Set(now);
     let res = appeals::Entity::update_many()
@@ -90,6 +66,9 @@ pub async fn apply(
             .await?
             .ok_or(AppError::NotFound)?;
         return Err(stale(&now_row));
+    }
+    if let Some(ids) = &change.assisting {
+        set_assisting(&w.txn, a.row.id, ids).await?;
     }
     if change.reindex.is_some() || change.reply_change.is_some() {
         let content = change.reindex.as_deref().unwrap_or(&a.row.content);
@@ -154,6 +133,29 @@ async fn facts(txn: &DatabaseTransaction, action: &Action) -> AppResult<Facts> {
         _ => {}
     }
     Ok(facts)
+}
+
+/// Replaces the appeal's assisting departments, keeping their order.
+async fn set_assisting(txn: &DatabaseTransaction, appeal_id: i64, ids: &[i64]) -> AppResult<()> {
+    appeal_assisting_departments::Entity::delete_many()
+        .filter(appeal_assisting_departments::Column::AppealId.eq(appeal_id))
+        .exec(txn)
+        .await?;
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let rows =
+        ids.iter().zip(0..).map(
+            |(&dept, position)| appeal_assisting_departments::ActiveModel {
+                appeal_id: Set(appeal_id),
+                department_id: Set(dept),
+                position: Set(position),
+            },
+        );
+    appeal_assisting_departments::Entity::insert_many(rows)
+        .exec_without_returning(txn)
+        .await?;
+    Ok(())
 }
 
 /// Records a notice for the appeal's lead department, inside the caller's transaction.
@@ -229,7 +231,7 @@ fn stale(a: &appeals::Model) -> AppError {
             "the appeal changed since you read it: it is now `{}` at version {}; reload and retry",
             a.state, a.version
         ),
-        a.state.clone(),
+        a.state.to_string(),
         a.version,
     )
 }
@@ -285,7 +287,7 @@ pub async fn record(
         action,
         from,
         to,
-        (actor.user_id, actor.role.as_str(), actor.department_id),
+        (actor.user_id, actor.role.into(), actor.department_id),
         reason,
         detail,
         now,
@@ -307,23 +309,45 @@ pub async fn record_as(
     detail: Option<serde_json::Value>,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    appeal_events::ActiveModel {
-        appeal_id: Set(appeal_id),
-        action: Set(action.as_str().into()),
-        from_state: Set(from.as_str().into()),
-        to_state: Set(to.as_str().into()),
-        actor_id: Set(actor_id),
-        actor_role: Set(actor_role.into()),
-        department_id: Set(department_id),
-        reason: Set(reason),
-        detail: Set(detail.map(|d| d.to_string())),
-        public: Set(is_public_event(action)),
-        created_at: Set(now),
-        ..Default::default()
+    crate::events::append::<appeal_events::ActiveModel>(
+        db,
+        Event {
+            subject_id: appeal_id,
+            action,
+            from,
+            to,
+            actor: events::Actor {
+                user_id: actor_id,
+                role: actor_role,
+                department_id,
+            },
+            reason,
+            detail,
+            at: now,
+        },
+    )
+    .await
+}
+
+impl EventTable for appeal_events::ActiveModel {
+    type State = AppealState;
+    type Action = ActionKind;
+    fn row(e: Event<'_, AppealState, ActionKind>) -> Self {
+        appeal_events::ActiveModel {
+            appeal_id: Set(e.subject_id),
+            action: Set(e.action),
+            from_state: Set(e.from),
+            to_state: Set(e.to),
+            actor_id: Set(e.actor.user_id),
+            actor_role: Set(e.actor.role.into()),
+            department_id: Set(e.actor.department_id),
+            reason: Set(e.reason),
+            detail: Set(e.detail.map(|d| d.to_string())),
+            public: Set(is_public_event(e.action)),
+            created_at: Set(e.at),
+            ..Default::default()
+        }
     }
-    .insert(db)
-    .await?;
-    Ok(())
 }
 
 /// Events the resident sees on their timeline; the rest are the office's business.

@@ -1,39 +1,9 @@
 //! The outbox's records: a notification's states and the kinds the board writes.
-use serde::Serialize;
-use utoipa::ToSchema;
 
 /// Where a notification is. `pending` → `sending` (claimed by one worker) → `sent`, or back to
 /// `pending` after a transient failure, or `failed` (permanent error, attempts used up) or
-/// `skipped` (the resident gave no consent for the template).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    Pending,
-    Sending,
-    Sent,
-    Failed,
-    Skipped,
-}
-
-impl Status {
-    pub const ALL: [Status; 5] = [
-        Self::Pending,
-        Self::Sending,
-        Self::Sent,
-        Self::Failed,
-        Self::Skipped,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Sending => "sending",
-            Self::Sent => "sent",
-            Self::Failed => "failed",
-            Self::Skipped => "skipped",
-        }
-    }
-}
+/// `skipped` (the resident gave no consent for the template). Stored as an active enum.
+pub use entity::notifications::NotificationStatus as Status;
 
 /// A consent's state.
 pub mod consent {

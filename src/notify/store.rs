@@ -7,7 +7,7 @@ use entity::{notification_attempts, notifications, subscription_consents};
 use sea_orm::sea_query::{Condition, Expr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, TransactionTrait,
+    QueryOrder, QuerySelect, Set,
 };
 
 use super::model::{consent, Outcome, Status};
@@ -30,7 +30,7 @@ pub async fn enqueue(
         subject_type: Set(subject.0.into()),
         subject_id: Set(subject.1),
         payload: Set(payload.to_string()),
-        status: Set(Status::Pending.as_str().into()),
+        status: Set(Status::Pending),
         attempts: Set(0),
         created_at: Set(now),
         updated_at: Set(Some(now)),
@@ -72,14 +72,14 @@ pub async fn add_consents(
     cap: u64,
 ) -> AppResult<()> {
     let now = state.clock.now();
-    let _gate = state.write_guard().await;
-    let txn = state.db.begin().await?;
+    let w = crate::db::begin_write(state).await?;
+    let txn = &w.txn;
     for t in template_ids {
         let held = subscription_consents::Entity::find()
             .filter(subscription_consents::Column::UserId.eq(user_id))
             .filter(subscription_consents::Column::TemplateId.eq(t.as_str()))
             .filter(subscription_consents::Column::Status.eq(consent::AVAILABLE))
-            .count(&txn)
+            .count(txn)
             .await?;
         if held >= cap {
             continue;
@@ -91,10 +91,10 @@ pub async fn add_consents(
             created_at: Set(now),
             ..Default::default()
         }
-        .insert(&txn)
+        .insert(txn)
         .await?;
     }
-    txn.commit().await?;
+    w.commit().await?;
     Ok(())
 }
 
@@ -127,17 +127,15 @@ fn claimable(now: DateTime<Utc>) -> Condition {
     use notifications::Column as C;
     Condition::any()
         .add(
-            Condition::all()
-                .add(C::Status.eq(Status::Pending.as_str()))
-                .add(
-                    Condition::any()
-                        .add(C::NextAttemptAt.is_null())
-                        .add(C::NextAttemptAt.lte(now)),
-                ),
+            Condition::all().add(C::Status.eq(Status::Pending)).add(
+                Condition::any()
+                    .add(C::NextAttemptAt.is_null())
+                    .add(C::NextAttemptAt.lte(now)),
+            ),
         )
         .add(
             Condition::all()
-                .add(C::Status.eq(Status::Sending.as_str()))
+                .add(C::Status.eq(Status::Sending))
                 .add(C::ClaimedUntil.lt(now)),
         )
 }
@@ -159,10 +157,10 @@ pub async fn claim(
     lease_secs: i64,
 ) -> AppResult<Option<Claimed>> {
     use notifications::Column as C;
-    let _gate = state.write_guard().await;
-    let txn = state.db.begin().await?;
+    let w = crate::db::begin_write(state).await?;
+    let txn = &w.txn;
     let res = notifications::Entity::update_many()
-        .col_expr(C::Status, Expr::value(Status::Sending.as_str()))
+        .col_expr(C::Status, Expr::value(Status::Sending))
         .col_expr(C::ClaimedBy, Expr::value(worker))
         .col_expr(
             C::ClaimedUntil,
@@ -172,12 +170,12 @@ pub async fn claim(
         .col_expr(C::UpdatedAt, Expr::value(now))
         .filter(C::Id.eq(id))
         .filter(claimable(now))
-        .exec(&txn)
+        .exec(txn)
         .await?;
     if res.rows_affected != 1 {
         return Ok(None);
     }
-    let Some(row) = notifications::Entity::find_by_id(id).one(&txn).await? else {
+    let Some(row) = notifications::Entity::find_by_id(id).one(txn).await? else {
         return Ok(None);
     };
     let mut consent_id = row.consent_id;
@@ -189,7 +187,7 @@ pub async fn claim(
             .filter(subscription_consents::Column::TemplateId.eq(template_id))
             .filter(subscription_consents::Column::Status.eq(consent::AVAILABLE))
             .order_by_asc(subscription_consents::Column::Id)
-            .one(&txn)
+            .one(txn)
             .await?
         else {
             break;
@@ -206,18 +204,18 @@ pub async fn claim(
             )
             .filter(subscription_consents::Column::Id.eq(c.id))
             .filter(subscription_consents::Column::Status.eq(consent::AVAILABLE))
-            .exec(&txn)
+            .exec(txn)
             .await?;
         if used.rows_affected == 1 {
             consent_id = Some(c.id);
             notifications::Entity::update_many()
                 .col_expr(C::ConsentId, Expr::value(c.id))
                 .filter(C::Id.eq(id))
-                .exec(&txn)
+                .exec(txn)
                 .await?;
         }
     }
-    txn.commit().await?;
+    w.commit().await?;
     Ok(Some(Claimed { row, consent_id }))
 }
 
@@ -247,10 +245,10 @@ pub async fn finish(
         Outcome::Skipped => Status::Skipped,
     };
     let error = f.error.map(|e| e.chars().take(300).collect::<String>());
-    let _gate = state.write_guard().await;
-    let txn = state.db.begin().await?;
+    let w = crate::db::begin_write(state).await?;
+    let txn = &w.txn;
     let mut update = notifications::Entity::update_many()
-        .col_expr(C::Status, Expr::value(status.as_str()))
+        .col_expr(C::Status, Expr::value(status))
         .col_expr(C::ClaimedBy, Expr::value(Option::<String>::None))
         .col_expr(C::ClaimedUntil, Expr::value(Option::<DateTime<Utc>>::None))
         .col_expr(C::NextAttemptAt, Expr::value(f.next_attempt_at))
@@ -261,12 +259,12 @@ pub async fn finish(
     }
     let res = update
         .filter(C::Id.eq(c.row.id))
-        .filter(C::Status.eq(Status::Sending.as_str()))
+        .filter(C::Status.eq(Status::Sending))
         .filter(C::ClaimedBy.eq(worker))
-        .exec(&txn)
+        .exec(txn)
         .await?;
     let attempt = notifications::Entity::find_by_id(c.row.id)
-        .one(&txn)
+        .one(txn)
         .await?
         .map_or(c.row.attempts, |r| r.attempts);
     notification_attempts::ActiveModel {
@@ -280,8 +278,8 @@ pub async fn finish(
         created_at: Set(now),
         ..Default::default()
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
-    txn.commit().await?;
+    w.commit().await?;
     Ok(res.rows_affected == 1)
 }

@@ -25,7 +25,7 @@ pub struct OutboxCount {
 pub struct FailedNotification {
     pub id: i64,
     pub kind: String,
-    pub status: String,
+    pub status: Status,
     pub attempts: i32,
     /// Why the last attempt failed (`no_consent`, `WeChat error 43101: …`, …).
     pub last_error: Option<String>,
@@ -67,10 +67,7 @@ pub async fn counts(state: &AppState) -> AppResult<Vec<OutboxCount>> {
 
 pub async fn outbox(state: &AppState) -> AppResult<Outbox> {
     let failed = notifications::Entity::find()
-        .filter(
-            notifications::Column::Status
-                .is_in([Status::Failed.as_str(), Status::Skipped.as_str()]),
-        )
+        .filter(notifications::Column::Status.is_in([Status::Failed, Status::Skipped]))
         .order_by_desc(notifications::Column::Id)
         .limit(50)
         .all(&state.db)

@@ -562,7 +562,7 @@ async fn a_43101_is_not_retried_and_an_outage_loses_no_notification() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!((rows.status.as_str(), rows.attempts), ("sent", 2));
+    assert_eq!((<&str>::from(rows.status), rows.attempts), ("sent", 2));
     let attempts = entity::notification_attempts::Entity::find()
         .filter(entity::notification_attempts::Column::NotificationId.eq(rows.id))
         .all(&c.app.state.db)
