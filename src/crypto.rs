@@ -5,6 +5,7 @@ use aes_gcm::{Aes256Gcm, Nonce};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use rand::RngCore;
+use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 use crate::config::{decode_key, Secret};
@@ -31,6 +32,9 @@ pub enum CryptoError {
 #[derive(Clone)]
 pub struct DataCipher {
     cipher: Aes256Gcm,
+    /// The keyed MAC of [`DataCipher::lookup_hash`]; its key is derived from the data key so no
+    /// new secret is needed.
+    lookup: Hmac<Sha256>,
 }
 
 impl std::fmt::Debug for DataCipher {
@@ -42,8 +46,14 @@ impl std::fmt::Debug for DataCipher {
 impl DataCipher {
     pub fn new(key: &Secret) -> Result<Self, CryptoError> {
         let k = decode_key(key).ok_or(CryptoError::BadKey)?;
+        let mut derive =
+            <Hmac<Sha256> as Mac>::new_from_slice(&k).map_err(|_| CryptoError::BadKey)?;
+        derive.update(b"minxin lookup hash v1");
+        let lookup = <Hmac<Sha256> as Mac>::new_from_slice(&derive.finalize().into_bytes())
+            .map_err(|_| CryptoError::BadKey)?;
         Ok(Self {
             cipher: Aes256Gcm::new(&k.into()),
+            lookup,
         })
     }
 
@@ -58,6 +68,14 @@ impl DataCipher {
         let mut out = nonce.to_vec();
         out.extend(ct);
         Ok(STANDARD.encode(out))
+    }
+
+    /// A keyed hash (HMAC-SHA256, hex) to find encrypted values by equality, e.g. a phone:
+    /// without the key, a hash of a phone number could be reversed by trying all numbers.
+    pub fn lookup_hash(&self, plain: &str) -> String {
+        let mut mac = self.lookup.clone();
+        mac.update(plain.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
     }
 
     pub fn decrypt(&self, sealed: &str) -> Result<Secret, CryptoError> {
@@ -91,6 +109,16 @@ mod tests {
         let other = DataCipher::new(&Secret::new(crate::config::random_b64(32))).unwrap();
         assert!(other.decrypt(&sealed).is_err());
         assert!(c.decrypt("AAAA").is_err());
+    }
+
+    #[test]
+    fn lookup_hashes_are_keyed_and_stable() {
+        let c = DataCipher::new(&Secret::new(crate::config::random_b64(32))).unwrap();
+        let other = DataCipher::new(&Secret::new(crate::config::random_b64(32))).unwrap();
+        assert_eq!(c.lookup_hash("13812345678"), c.lookup_hash("13812345678"));
+        assert_ne!(c.lookup_hash("13812345678"), c.lookup_hash("13812345679"));
+        assert_ne!(c.lookup_hash("13812345678"), other.lookup_hash("13812345678"));
+        assert_ne!(c.lookup_hash("13812345678"), sha256_hex("13812345678"));
     }
 
     #[test]

@@ -599,6 +599,7 @@ mod tests {
             version: 1,
             created_at: monday(),
             updated_at: monday(),
+            channel: "mini_program".into(),
         }
     }
 
