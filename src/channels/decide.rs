@@ -305,7 +305,7 @@ mod tests {
         assert!(err(&["1", "", "c", "饮水安全", "石门村", "张三", "13812345678"]).starts_with("title"));
         assert!(err(&["1", "t", "c", "饮水安全", "石门村", "张三", "13812345678", "昨天"]).contains("received time"));
         let long = "长".repeat(101);
-        assert!(err(&["1", &long, "c", "饮水安全", "石门村", "张三", "13812345678"]).contains("100 characters"));
+        assert!(err(&["1", long.as_str(), "c", "饮水安全", "石门村", "张三", "13812345678"]).contains("100 characters"));
         // A township-qualified village is unambiguous; a short row reads missing cells as empty.
         let ok = row_intake(&row(&["1", "t", "c", "饮水安全", "高坡乡/高坡村", "张三", "13812345678"]), &cols, "hotline", &channels(), &lookups()).unwrap();
         assert_eq!(ok.village_id, 5);

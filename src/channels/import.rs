@@ -15,14 +15,17 @@ pub type RowResult = Result<Row, (u64, String)>;
 
 /// The rows of the file, the header first. CSV is read lazily from the bytes; an XLSX sheet is
 /// decoded whole by calamine (its cells are what the file holds, so the file's size bounds it).
-pub fn rows(format: Format, bytes: &[u8]) -> Result<Box<dyn Iterator<Item = RowResult> + '_>, String> {
+pub fn rows(
+    format: Format,
+    bytes: &[u8],
+) -> Result<Box<dyn Iterator<Item = RowResult> + Send + '_>, String> {
     match format {
         Format::Csv => Ok(Box::new(csv_rows(bytes))),
-        Format::Xlsx => xlsx_rows(bytes).map(|v| Box::new(v.into_iter()) as Box<dyn Iterator<Item = RowResult>>),
+        Format::Xlsx => xlsx_rows(bytes).map(|v| Box::new(v.into_iter()) as Box<dyn Iterator<Item = RowResult> + Send>),
     }
 }
 
-fn csv_rows(bytes: &[u8]) -> impl Iterator<Item = RowResult> + '_ {
+fn csv_rows(bytes: &[u8]) -> impl Iterator<Item = RowResult> + Send + '_ {
     // Excel writes a byte-order mark before UTF-8 CSV.
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let mut reader = csv::ReaderBuilder::new()

@@ -135,7 +135,7 @@ async fn run(
         let intake = match row_intake(&cells, &cols, channel, channels, &lookups) {
             Ok(i) => i,
             Err(why) => {
-                let reference = cells.get(0).filter(|s| !s.trim().is_empty()).cloned();
+                let reference = cells.first().filter(|s| !s.trim().is_empty()).cloned();
                 report.push(refused(line, reference, why));
                 continue;
             }

@@ -77,9 +77,10 @@ pub async fn record_verdict(
 /// with the queued job; follow it with `GET /office/imports/{id}`. Nothing is written when a
 /// row is refused or with `dry_run=true`.
 #[utoipa::path(post, path = "/api/v1/office/imports", tag = "channels", params(ImportQuery),
-    request_body(content = Vec<u8>, content_type = "application/octet-stream",
+    request_body(content = String, content_type = "application/octet-stream",
         description = "the export file: CSV (UTF-8) or XLSX, at most `channels.import_max_bytes`"),
     responses((status = 202, body = ImportJobView),
+        (status = 400, description = "`upload_interrupted`", body = ErrorBody),
         (status = 413, description = "`payload_too_large`", body = ErrorBody),
         (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
