@@ -178,9 +178,15 @@ pub struct ChannelSettings {
 impl Default for ChannelSettings {
     fn default() -> Self {
         Self {
-            names: ["mini_program", "hotline", "mailbox", "live_session", "other_app"]
-                .map(String::from)
-                .to_vec(),
+            names: [
+                "mini_program",
+                "hotline",
+                "mailbox",
+                "live_session",
+                "other_app",
+            ]
+            .map(String::from)
+            .to_vec(),
             import_max_bytes: 32 * 1024 * 1024,
             import_max_rows: 50_000,
         }

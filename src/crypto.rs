@@ -4,8 +4,8 @@ use aes_gcm::aead::{Aead, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
-use rand::RngCore;
 use hmac::{Hmac, Mac};
+use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use crate::config::{decode_key, Secret};
@@ -117,7 +117,10 @@ mod tests {
         let other = DataCipher::new(&Secret::new(crate::config::random_b64(32))).unwrap();
         assert_eq!(c.lookup_hash("13812345678"), c.lookup_hash("13812345678"));
         assert_ne!(c.lookup_hash("13812345678"), c.lookup_hash("13812345679"));
-        assert_ne!(c.lookup_hash("13812345678"), other.lookup_hash("13812345678"));
+        assert_ne!(
+            c.lookup_hash("13812345678"),
+            other.lookup_hash("13812345678")
+        );
         assert_ne!(c.lookup_hash("13812345678"), sha256_hex("13812345678"));
     }
 

@@ -66,7 +66,11 @@ fn ts(col: impl IntoIden, null: bool) -> ColumnDef {
 }
 
 fn int(col: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(col).integer().not_null().default(0).to_owned()
+    ColumnDef::new(col)
+        .integer()
+        .not_null()
+        .default(0)
+        .to_owned()
 }
 
 #[async_trait::async_trait]
@@ -94,7 +98,11 @@ impl MigrationTrait for Migration {
                         .auto_increment()
                         .primary_key(),
                 )
-                .col(ColumnDef::new(ImportJobs::Channel).string_len(32).not_null())
+                .col(
+                    ColumnDef::new(ImportJobs::Channel)
+                        .string_len(32)
+                        .not_null(),
+                )
                 .col(ColumnDef::new(ImportJobs::Format).string_len(8).not_null())
                 .col(ColumnDef::new(ImportJobs::DryRun).boolean().not_null())
                 .col(ColumnDef::new(ImportJobs::Status).string_len(16).not_null())
@@ -105,7 +113,11 @@ impl MigrationTrait for Migration {
                 .col(int(ImportJobs::Refused))
                 .col(ColumnDef::new(ImportJobs::Report).text().null())
                 .col(ColumnDef::new(ImportJobs::Error).text().null())
-                .col(ColumnDef::new(ImportJobs::CreatedBy).big_integer().not_null())
+                .col(
+                    ColumnDef::new(ImportJobs::CreatedBy)
+                        .big_integer()
+                        .not_null(),
+                )
                 .col(ts(ImportJobs::CreatedAt, false))
                 .col(ts(ImportJobs::FinishedAt, true))
                 .to_owned(),
@@ -159,7 +171,11 @@ impl MigrationTrait for Migration {
                         .not_null(),
                 )
                 .col(ts(AppealIntakes::ReceivedAt, true))
-                .col(ColumnDef::new(AppealIntakes::FiledBy).big_integer().not_null())
+                .col(
+                    ColumnDef::new(AppealIntakes::FiledBy)
+                        .big_integer()
+                        .not_null(),
+                )
                 .col(
                     ColumnDef::new(AppealIntakes::ImportJobId)
                         .big_integer()

@@ -89,7 +89,10 @@ pub async fn apply_recorded_as(
             department_id: change.event_actor.department_id,
             ..by
         };
-        let mut detail = change.detail.take().unwrap_or_else(|| serde_json::json!({}));
+        let mut detail = change
+            .detail
+            .take()
+            .unwrap_or_else(|| serde_json::json!({}));
         detail["recorded_for_resident"] = serde_json::Value::Bool(true);
         change.detail = Some(detail);
     }

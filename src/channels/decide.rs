@@ -233,11 +233,16 @@ pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Some(t.with_timezone(&Utc));
     }
-    ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M"]
-        .iter()
-        .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
-        .and_then(|n| TIMEZONE.from_local_datetime(&n).single())
-        .map(|t| t.with_timezone(&Utc))
+    [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y/%m/%d %H:%M:%S",
+        "%Y/%m/%d %H:%M",
+    ]
+    .iter()
+    .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+    .and_then(|n| TIMEZONE.from_local_datetime(&n).single())
+    .map(|t| t.with_timezone(&Utc))
 }
 
 #[cfg(test)]
@@ -255,9 +260,18 @@ mod tests {
     }
 
     fn header() -> Vec<String> {
-        ["工单编号", "标题", "内容", "类别", "村", "姓名", "电话", "受理时间"]
-            .map(String::from)
-            .to_vec()
+        [
+            "工单编号",
+            "标题",
+            "内容",
+            "类别",
+            "村",
+            "姓名",
+            "电话",
+            "受理时间",
+        ]
+        .map(String::from)
+        .to_vec()
     }
 
     fn lookups() -> Lookups {
@@ -277,7 +291,16 @@ mod tests {
     fn a_good_row_becomes_an_intake() {
         let cols = columns(&header(), &query()).unwrap();
         let i = row_intake(
-            &row(&["12345-1", "停水", "三天没水了", "饮水安全", "石门村", "张三", "138 1234 5678", "2025-09-29 09:30"]),
+            &row(&[
+                "12345-1",
+                "停水",
+                "三天没水了",
+                "饮水安全",
+                "石门村",
+                "张三",
+                "138 1234 5678",
+                "2025-09-29 09:30",
+            ]),
             &cols,
             "hotline",
             &channels(),
@@ -287,7 +310,10 @@ mod tests {
         assert_eq!(i.external_ref.as_deref(), Some("12345-1"));
         assert_eq!((i.category_id, i.village_id), (7, 3));
         assert_eq!(i.phone.digits(), "13812345678");
-        assert_eq!(i.received_at.unwrap().to_rfc3339(), "2025-09-29T01:30:00+00:00");
+        assert_eq!(
+            i.received_at.unwrap().to_rfc3339(),
+            "2025-09-29T01:30:00+00:00"
+        );
         assert!(!i.is_public, "imported appeals stay private");
     }
 
@@ -297,17 +323,65 @@ mod tests {
         let err = |cells: &[&str]| {
             row_intake(&row(cells), &cols, "hotline", &channels(), &lookups()).unwrap_err()
         };
-        assert!(err(&["", "t", "c", "饮水安全", "石门村", "张三", "13812345678"]).contains("reference"));
-        assert!(err(&["1", "t", "c", "道路", "石门村", "张三", "13812345678"]).contains("category `道路`"));
-        assert!(err(&["1", "t", "c", "饮水安全", "高坡村", "张三", "13812345678"]).contains("乡镇/村"));
-        assert!(err(&["1", "t", "c", "饮水安全", "无名村", "张三", "13812345678"]).contains("unknown village"));
-        assert!(err(&["1", "t", "c", "饮水安全", "石门村", "张三", "12"]).starts_with("resident_phone"));
-        assert!(err(&["1", "", "c", "饮水安全", "石门村", "张三", "13812345678"]).starts_with("title"));
-        assert!(err(&["1", "t", "c", "饮水安全", "石门村", "张三", "13812345678", "昨天"]).contains("received time"));
+        assert!(
+            err(&["", "t", "c", "饮水安全", "石门村", "张三", "13812345678"]).contains("reference")
+        );
+        assert!(
+            err(&["1", "t", "c", "道路", "石门村", "张三", "13812345678"])
+                .contains("category `道路`")
+        );
+        assert!(
+            err(&["1", "t", "c", "饮水安全", "高坡村", "张三", "13812345678"]).contains("乡镇/村")
+        );
+        assert!(
+            err(&["1", "t", "c", "饮水安全", "无名村", "张三", "13812345678"])
+                .contains("unknown village")
+        );
+        assert!(
+            err(&["1", "t", "c", "饮水安全", "石门村", "张三", "12"]).starts_with("resident_phone")
+        );
+        assert!(
+            err(&["1", "", "c", "饮水安全", "石门村", "张三", "13812345678"]).starts_with("title")
+        );
+        assert!(err(&[
+            "1",
+            "t",
+            "c",
+            "饮水安全",
+            "石门村",
+            "张三",
+            "13812345678",
+            "昨天"
+        ])
+        .contains("received time"));
         let long = "长".repeat(101);
-        assert!(err(&["1", long.as_str(), "c", "饮水安全", "石门村", "张三", "13812345678"]).contains("100 characters"));
+        assert!(err(&[
+            "1",
+            long.as_str(),
+            "c",
+            "饮水安全",
+            "石门村",
+            "张三",
+            "13812345678"
+        ])
+        .contains("100 characters"));
         // A township-qualified village is unambiguous; a short row reads missing cells as empty.
-        let ok = row_intake(&row(&["1", "t", "c", "饮水安全", "高坡乡/高坡村", "张三", "13812345678"]), &cols, "hotline", &channels(), &lookups()).unwrap();
+        let ok = row_intake(
+            &row(&[
+                "1",
+                "t",
+                "c",
+                "饮水安全",
+                "高坡乡/高坡村",
+                "张三",
+                "13812345678",
+            ]),
+            &cols,
+            "hotline",
+            &channels(),
+            &lookups(),
+        )
+        .unwrap();
         assert_eq!(ok.village_id, 5);
     }
 
@@ -329,7 +403,9 @@ mod tests {
         };
         assert_eq!(outcome_for_known(&known, "a", "c"), Ok(Outcome::Unchanged));
         assert_eq!(outcome_for_known(&known, "a", "d"), Ok(Outcome::Updated));
-        assert!(outcome_for_known(&known, "b", "c").unwrap_err().contains("appeal 9"));
+        assert!(outcome_for_known(&known, "b", "c")
+            .unwrap_err()
+            .contains("appeal 9"));
     }
 
     #[test]
@@ -354,10 +430,40 @@ mod tests {
             Err(AppError::Validation { field, .. }) => field,
             other => panic!("{other:?}"),
         };
-        assert_eq!(field(IntakeRequest { channel: "mini_program".into(), ..req.clone() }), "channel");
-        assert_eq!(field(IntakeRequest { resident_name: " ".into(), ..req.clone() }), "resident_name");
-        assert_eq!(field(IntakeRequest { resident_phone: "call me".into(), ..req.clone() }), "resident_phone");
-        assert_eq!(field(IntakeRequest { external_ref: Some("x".repeat(65)), ..req.clone() }), "external_ref");
-        assert_eq!(field(IntakeRequest { content: String::new(), ..req }), "content");
+        assert_eq!(
+            field(IntakeRequest {
+                channel: "mini_program".into(),
+                ..req.clone()
+            }),
+            "channel"
+        );
+        assert_eq!(
+            field(IntakeRequest {
+                resident_name: " ".into(),
+                ..req.clone()
+            }),
+            "resident_name"
+        );
+        assert_eq!(
+            field(IntakeRequest {
+                resident_phone: "call me".into(),
+                ..req.clone()
+            }),
+            "resident_phone"
+        );
+        assert_eq!(
+            field(IntakeRequest {
+                external_ref: Some("x".repeat(65)),
+                ..req.clone()
+            }),
+            "external_ref"
+        );
+        assert_eq!(
+            field(IntakeRequest {
+                content: String::new(),
+                ..req
+            }),
+            "content"
+        );
     }
 }

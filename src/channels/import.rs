@@ -21,7 +21,8 @@ pub fn rows(
 ) -> Result<Box<dyn Iterator<Item = RowResult> + Send + '_>, String> {
     match format {
         Format::Csv => Ok(Box::new(csv_rows(bytes))),
-        Format::Xlsx => xlsx_rows(bytes).map(|v| Box::new(v.into_iter()) as Box<dyn Iterator<Item = RowResult> + Send>),
+        Format::Xlsx => xlsx_rows(bytes)
+            .map(|v| Box::new(v.into_iter()) as Box<dyn Iterator<Item = RowResult> + Send>),
     }
 }
 
@@ -39,7 +40,10 @@ fn csv_rows(bytes: &[u8]) -> impl Iterator<Item = RowResult> + Send + '_ {
             Ok(false) => None,
             Ok(true) => {
                 let line = record.position().map_or(line, csv::Position::line);
-                Some(Ok((line, record.iter().map(str::to_string).collect())))
+                Some(Ok((
+                    line,
+                    record.iter().map(str::to_string).collect::<Vec<_>>(),
+                )))
             }
             Err(e) => {
                 let at = e.position().map_or(line, csv::Position::line);
@@ -55,12 +59,14 @@ fn csv_rows(bytes: &[u8]) -> impl Iterator<Item = RowResult> + Send + '_ {
             }
         }
     })
-    .filter(|r| !matches!(r, Ok((_, cells)) if cells.iter().all(|c| c.trim().is_empty())))
+    .filter(
+        |r: &RowResult| !matches!(r, Ok((_, cells)) if cells.iter().all(|c| c.trim().is_empty())),
+    )
 }
 
 fn xlsx_rows(bytes: &[u8]) -> Result<Vec<RowResult>, String> {
-    let mut book = Xlsx::new(Cursor::new(bytes))
-        .map_err(|e| format!("not a readable XLSX file: {e}"))?;
+    let mut book =
+        Xlsx::new(Cursor::new(bytes)).map_err(|e| format!("not a readable XLSX file: {e}"))?;
     let range = book
         .worksheet_range_at(0)
         .ok_or("the workbook has no sheet")?
@@ -96,8 +102,14 @@ mod tests {
     fn csv_rows_carry_their_lines() {
         let file = "\u{feff}工单编号,标题\n1,\"两行\n的标题\"\n\n2,二\n";
         let rows: Vec<_> = rows(Format::Csv, file.as_bytes()).unwrap().collect();
-        assert_eq!(rows[0], Ok((1, vec!["工单编号".to_string(), "标题".to_string()])));
-        assert_eq!(rows[1], Ok((2, vec!["1".to_string(), "两行\n的标题".to_string()])));
+        assert_eq!(
+            rows[0],
+            Ok((1, vec!["工单编号".to_string(), "标题".to_string()]))
+        );
+        assert_eq!(
+            rows[1],
+            Ok((2, vec!["1".to_string(), "两行\n的标题".to_string()]))
+        );
         assert_eq!(rows[2], Ok((5, vec!["2".to_string(), "二".to_string()])));
         assert_eq!(rows.len(), 3, "blank lines are skipped");
     }

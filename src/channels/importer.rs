@@ -57,7 +57,13 @@ pub async fn start(
     .insert(&w.txn)
     .await?;
     w.commit().await?;
-    tracing::info!(job_id = job.id, bytes = file.len(), format = q.format.as_str(), dry_run = q.dry_run, "import queued");
+    tracing::info!(
+        job_id = job.id,
+        bytes = file.len(),
+        format = q.format.as_str(),
+        dry_run = q.dry_run,
+        "import queued"
+    );
     let task_state = state.clone();
     let filer = caller.user_id;
     let job_id = job.id;
@@ -102,7 +108,9 @@ async fn run(
     };
     let header = match it.next() {
         None => return refuse_file(state, job_id, "the file has no header row".into()).await,
-        Some(Err((line, why))) => return refuse_file(state, job_id, format!("line {line}: {why}")).await,
+        Some(Err((line, why))) => {
+            return refuse_file(state, job_id, format!("line {line}: {why}")).await
+        }
         Some(Ok((_, h))) => h,
     };
     let cols = match columns(&header, q) {
@@ -180,7 +188,10 @@ async fn run(
         }
     }
     progress(state, job_id, "validating", report.len()).await?;
-    let refused_rows = report.iter().filter(|r| r.outcome == Outcome::Refused).count();
+    let refused_rows = report
+        .iter()
+        .filter(|r| r.outcome == Outcome::Refused)
+        .count();
     if refused_rows > 0 {
         let msg = format!("{refused_rows} rows refused; nothing was written");
         return finish(state, job_id, "refused", Some(msg), &report).await;
@@ -308,7 +319,9 @@ fn job_result(
         updated: Set(n(Outcome::Updated)),
         unchanged: Set(n(Outcome::Unchanged)),
         refused: Set(n(Outcome::Refused)),
-        report: Set(Some(serde_json::to_string(report).map_err(AppError::internal)?)),
+        report: Set(Some(
+            serde_json::to_string(report).map_err(AppError::internal)?,
+        )),
         error: Set(error),
         finished_at: Set(Some(now)),
         ..Default::default()

@@ -310,7 +310,11 @@ mod tests {
         assert_eq!(p("12345"), None);
         assert_eq!(p("138x1234"), None);
         assert_eq!(p(""), None);
-        assert_eq!(p("１３８１２３４５６７８"), None, "fullwidth digits are refused");
+        assert_eq!(
+            p("１３８１２３４５６７８"),
+            None,
+            "fullwidth digits are refused"
+        );
     }
 
     #[test]

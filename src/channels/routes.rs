@@ -5,7 +5,9 @@ use actix_web::{web, HttpResponse};
 use futures_util::StreamExt;
 
 use super::importer;
-use super::model::{ImportJobView, ImportQuery, IntakeRequest, IntakeView, ReportQuery, VerdictRequest};
+use super::model::{
+    ImportJobView, ImportQuery, IntakeRequest, IntakeView, ReportQuery, VerdictRequest,
+};
 use super::{store, views};
 use crate::auth::guard::Routes;
 use crate::auth::roles::OFFICE;
@@ -17,8 +19,18 @@ use crate::state::AppState;
 
 pub fn register(r: &mut Routes) {
     r.add(Method::POST, "/office/intakes", OFFICE, register_intake);
-    r.add(Method::GET, "/office/intakes/{appeal_id}", OFFICE, get_intake);
-    r.add(Method::POST, "/office/intakes/{appeal_id}/verdict", OFFICE, record_verdict);
+    r.add(
+        Method::GET,
+        "/office/intakes/{appeal_id}",
+        OFFICE,
+        get_intake,
+    );
+    r.add(
+        Method::POST,
+        "/office/intakes/{appeal_id}/verdict",
+        OFFICE,
+        record_verdict,
+    );
     r.add(Method::POST, "/office/imports", OFFICE, start_import);
     r.add(Method::GET, "/office/imports/{id}", OFFICE, get_import);
 }
@@ -70,7 +82,9 @@ pub async fn record_verdict(
     body: ApiJson<VerdictRequest>,
 ) -> AppResult<web::Json<AppealView>> {
     store::record_verdict(&state, &caller, *appeal_id, body.0).await?;
-    Ok(web::Json(queries::appeal_for(&state, &caller, *appeal_id).await?))
+    Ok(web::Json(
+        queries::appeal_for(&state, &caller, *appeal_id).await?,
+    ))
 }
 
 /// Import another system's export (the body is the CSV or XLSX file itself). Answers at once

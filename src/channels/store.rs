@@ -203,7 +203,11 @@ pub async fn register(
         Err(e) => return Err(e),
     };
     w.commit().await?;
-    tracing::info!(appeal_id = appeal.id, channel = sealed.intake.channel.as_str(), "appeal registered by the office");
+    tracing::info!(
+        appeal_id = appeal.id,
+        channel = sealed.intake.channel.as_str(),
+        "appeal registered by the office"
+    );
     Ok((views::intake(state, appeal.id).await?, true))
 }
 
@@ -317,6 +321,10 @@ pub async fn claim_appeals_for_verified_phone(
         .filter(appeal_intakes::Column::Id.is_in(open.iter().map(|i| i.id)))
         .exec(txn)
         .await?;
-    tracing::info!(user_id, appeals = ids.len(), "appeals claimed by a verified phone");
+    tracing::info!(
+        user_id,
+        appeals = ids.len(),
+        "appeals claimed by a verified phone"
+    );
     Ok(ids)
 }

@@ -2,8 +2,8 @@
 //! Integration tests: the real app over HTTP. See `common` for how backends are chosen.
 mod auth;
 mod board;
-mod channels;
 mod browser;
+mod channels;
 mod cli;
 mod cluster;
 mod common;

@@ -34,7 +34,11 @@ async fn county() -> County {
     let (office, _) = app.user_with_role(Role::Office).await;
     let (handler, h) = app.user_with_role(Role::Handler).await;
     let r = app
-        .post("/api/v1/calendar/import", Some(&admin), json!({ "csv": CSV }))
+        .post(
+            "/api/v1/calendar/import",
+            Some(&admin),
+            json!({ "csv": CSV }),
+        )
         .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     let dept = h["department_id"].as_i64().unwrap();
@@ -88,7 +92,11 @@ impl County {
         action["version"] = v.body["version"].clone();
         let r = self
             .app
-            .post(&format!("/api/v1/appeals/{id}/actions"), Some(token), action.clone())
+            .post(
+                &format!("/api/v1/appeals/{id}/actions"),
+                Some(token),
+                action.clone(),
+            )
             .await;
         assert_eq!(r.status, 200, "{action}: {:?}", r.body);
         r.body
@@ -98,11 +106,28 @@ impl County {
     async fn to_published(&self, id: i64) {
         let office = self.office.clone();
         let handler = self.handler.clone();
-        self.act(&office, id, json!({"action": "accept", "urgency": "general"})).await;
-        self.act(&office, id, json!({"action": "assign", "lead_department_id": self.dept})).await;
+        self.act(
+            &office,
+            id,
+            json!({"action": "accept", "urgency": "general"}),
+        )
+        .await;
+        self.act(
+            &office,
+            id,
+            json!({"action": "assign", "lead_department_id": self.dept}),
+        )
+        .await;
         self.act(&handler, id, json!({"action": "sign"})).await;
-        self.act(&handler, id, json!({"action": "reply", "public_reply": "已修复供水管道"})).await;
-        let v = self.act(&office, id, json!({"action": "approve_reply"})).await;
+        self.act(
+            &handler,
+            id,
+            json!({"action": "reply", "public_reply": "已修复供水管道"}),
+        )
+        .await;
+        let v = self
+            .act(&office, id, json!({"action": "approve_reply"}))
+            .await;
         assert_eq!(v["state"], "published");
     }
 }
