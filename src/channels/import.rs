@@ -34,19 +34,22 @@ fn csv_rows(bytes: &[u8]) -> impl Iterator<Item = RowResult> + Send + '_ {
         .flexible(true)
         .from_reader(bytes);
     let mut record = csv::StringRecord::new();
+    // The csv crate's own line numbers skip some line breaks (blank lines, breaks inside quoted
+    // fields), so lines are counted here from the record's byte offset.
+    let mut lines = LineCounter::new(bytes);
     std::iter::from_fn(move || {
-        let line = reader.position().line();
+        let before = reader.position().byte();
         match reader.read_record(&mut record) {
             Ok(false) => None,
             Ok(true) => {
-                let line = record.position().map_or(line, csv::Position::line);
+                let start = record.position().map_or(before, csv::Position::byte);
                 Some(Ok((
-                    line,
+                    lines.line_at(start),
                     record.iter().map(str::to_string).collect::<Vec<_>>(),
                 )))
             }
             Err(e) => {
-                let at = e.position().map_or(line, csv::Position::line);
+                let at = lines.line_at(e.position().map_or(before, csv::Position::byte));
                 let why = match e.kind() {
                     csv::ErrorKind::Utf8 { .. } => {
                         "is not UTF-8 text; save the export as CSV UTF-8".to_string()
@@ -62,6 +65,42 @@ fn csv_rows(bytes: &[u8]) -> impl Iterator<Item = RowResult> + Send + '_ {
     .filter(
         |r: &RowResult| !matches!(r, Ok((_, cells)) if cells.iter().all(|c| c.trim().is_empty())),
     )
+}
+
+/// The line of a byte offset, counted forward only (offsets come in increasing order), so a
+/// whole file costs one pass.
+struct LineCounter<'a> {
+    bytes: &'a [u8],
+    at: usize,
+    line: u64,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        Self {
+            bytes,
+            at: 0,
+            line: 1,
+        }
+    }
+
+    fn line_at(&mut self, offset: u64) -> u64 {
+        let mut offset = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(self.bytes.len());
+        // A record's offset may point at the blank lines before it.
+        while offset < self.bytes.len() && matches!(self.bytes[offset], b'\r' | b'\n') {
+            offset += 1;
+        }
+        if offset > self.at {
+            self.line += self.bytes[self.at..offset]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count() as u64;
+            self.at = offset;
+        }
+        self.line
+    }
 }
 
 fn xlsx_rows(bytes: &[u8]) -> Result<Vec<RowResult>, String> {
