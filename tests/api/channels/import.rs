@@ -275,7 +275,7 @@ async fn a_bad_file_is_refused_whole_with_line_numbers() {
         "{job:?}"
     );
     let mut gbk = format!("{HEADER}{}", csv_row("G-1", "13800000001", "停水")).into_bytes();
-    gbk.extend([b'G', b'-', b'2', b',', 0xCD, 0xA3, 0xCB, 0xAE, b'\n']);
+    gbk.extend(*b"G-2,\xB9\xDC\xB5\xC0\n"); // 管道 in GBK: not UTF-8
     let (_, job) = c
         .follow(&c.import("channel=hotline&format=csv", gbk).await)
         .await;
