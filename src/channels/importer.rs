@@ -17,7 +17,7 @@ use super::views;
 use crate::auth::Caller;
 use crate::board::service::Prepared;
 use crate::board::store::begin_write;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::state::AppState;
 
 /// Rows checked between two progress updates.
@@ -259,7 +259,7 @@ fn at_line(line: u64, e: AppError) -> AppError {
         .is_some_and(|e| matches!(e, SqlErr::UniqueConstraintViolation(_))));
     if unique {
         return AppError::conflict(
-            "external_ref_taken",
+            ErrorCode::ExternalRefTaken,
             format!("line {line}: the reference was registered meanwhile; run the import again"),
         );
     }

@@ -13,7 +13,7 @@ use crate::auth::guard::Routes;
 use crate::auth::roles::OFFICE;
 use crate::auth::Caller;
 use crate::board::queries::{self, AppealView};
-use crate::error::{AppError, AppResult, ErrorBody};
+use crate::error::{AppError, AppResult, ErrorBody, ErrorCode};
 use crate::extract::ApiJson;
 use crate::state::AppState;
 
@@ -109,7 +109,7 @@ pub async fn start_import(
     let mut file = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| AppError::BadRequest {
-            code: "upload_interrupted",
+            code: ErrorCode::UploadInterrupted,
             message: format!("the upload broke off: {e}"),
         })?;
         if file.len() + chunk.len() > limit {

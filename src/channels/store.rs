@@ -17,7 +17,7 @@ use crate::board::service::{prepare, submit_on_behalf, NewAppeal, Submitter};
 use crate::board::store::{apply_recorded_as, begin_write};
 use crate::board::workflow::{Action, ActorRole};
 use crate::crypto::{sha256_hex, DataCipher};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::state::AppState;
 
 /// An intake with its hashes and ciphertexts, ready to store.
@@ -107,7 +107,7 @@ pub async fn insert_intake(
     let i = &s.intake;
     let submitter = Submitter {
         user_id: filer,
-        role: ActorRole::Office.as_str(),
+        role: ActorRole::Office.into(),
         reason: None,
         detail: Some(serde_json::json!({
             "channel": i.channel.as_str(),
@@ -220,7 +220,7 @@ async fn replay(state: &AppState, s: &Sealed) -> AppResult<Option<IntakeView>> {
     };
     if k.appeal_hash != s.appeal_hash {
         return Err(AppError::conflict(
-            "external_ref_taken",
+            ErrorCode::ExternalRefTaken,
             format!(
                 "reference {reference} of this channel is already appeal {} with other content",
                 k.appeal_id
@@ -246,7 +246,7 @@ pub async fn record_verdict(
         .ok_or(AppError::NotFound)?;
     if intake.claimed_user_id.is_some() {
         return Err(AppError::conflict(
-            "appeal_claimed",
+            ErrorCode::AppealClaimed,
             "the resident follows this appeal in the mini-program and rates it there",
         ));
     }

@@ -35,7 +35,7 @@ pub async fn intake(state: &AppState, appeal_id: i64) -> AppResult<IntakeView> {
         import_job_id: i.import_job_id,
         claimed: i.claimed_user_id.is_some(),
         claimed_at: i.claimed_at,
-        state: a.state,
+        state: a.state.to_string(),
         version: a.version,
         created_at: i.created_at,
     })
