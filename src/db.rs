@@ -103,3 +103,38 @@ pub async fn serialize_on(
     }
     Ok(())
 }
+
+/// A write transaction that holds the SQLite write gate until it ends: every writer begins
+/// with [`begin_write`], so none can skip the gate. Dropping it uncommitted rolls back.
+pub struct Write<'a> {
+    // Declared first so the transaction ends before the gate opens.
+    pub txn: sea_orm::DatabaseTransaction,
+    _gate: Option<tokio::sync::MutexGuard<'a, ()>>,
+}
+
+impl Write<'_> {
+    pub async fn commit(self) -> crate::error::AppResult<()> {
+        let Write { txn, _gate } = self;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    pub async fn rollback(self) -> crate::error::AppResult<()> {
+        let Write { txn, _gate } = self;
+        txn.rollback().await?;
+        Ok(())
+    }
+}
+
+/// Begins a write transaction under the SQLite write gate (see [`AppState::write_gate`]).
+///
+/// [`AppState::write_gate`]: crate::state::AppState::write_gate
+pub async fn begin_write(state: &crate::state::AppState) -> crate::error::AppResult<Write<'_>> {
+    use sea_orm::TransactionTrait;
+    let gate = match &state.write_gate {
+        Some(gate) => Some(gate.lock().await),
+        None => None,
+    };
+    let txn = state.db.begin().await?;
+    Ok(Write { txn, _gate: gate })
+}

@@ -71,7 +71,7 @@ pub async fn seed(db: &DatabaseConnection, clock: &SharedClock) -> anyhow::Resul
         }
         users::ActiveModel {
             openid: Set(openid),
-            role: Set(role.as_str().into()),
+            role: Set(role),
             department_id: Set(dept),
             display_name: Set(Some(name.into())),
             created_at: Set(now),

@@ -12,6 +12,7 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod error_code;
+pub mod events;
 pub mod extract;
 pub mod jobs;
 pub mod live;

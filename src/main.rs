@@ -50,7 +50,8 @@ enum Command {
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
-    Role::parse(s).ok_or_else(|| "one of: handler, leader, office, admin".to_string())
+    s.parse::<Role>()
+        .map_err(|_| "one of: handler, leader, office, admin".to_string())
 }
 
 #[actix_web::main]

@@ -23,16 +23,6 @@ pub struct AppState {
     pub instance_id: Arc<str>,
     /// SQLite allows one writer, and a transaction that reads before it writes fails with
     /// SQLITE_BUSY (not a wait) when another writer got in between. Such transactions take this
-    /// gate on SQLite; PostgreSQL needs none (`None`).
+    /// gate on SQLite through `db::begin_write`; PostgreSQL needs none (`None`).
     pub write_gate: Option<Arc<tokio::sync::Mutex<()>>>,
-}
-
-impl AppState {
-    /// Hold the returned guard for the whole read-then-write transaction.
-    pub async fn write_guard(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
-        match &self.write_gate {
-            Some(gate) => Some(gate.lock().await),
-            None => None,
-        }
-    }
 }

@@ -8,7 +8,7 @@ pub struct Model {
     /// SHA-256 of the single-use code; the code is shown once to its creator.
     #[sea_orm(unique)]
     pub code_hash: String,
-    pub role: String,
+    pub role: super::users::Role,
     pub department_id: Option<i64>,
     pub created_by: Option<i64>,
     pub created_at: DateTimeUtc,

@@ -25,3 +25,13 @@ pub mod sensitive_words;
 pub mod supervision_notices;
 pub mod users;
 pub mod villages;
+
+/// The stored spelling of a state (strum's `IntoStaticStr`: the same snake_case as the sea-orm
+/// active enum and serde), for messages and JSON details.
+pub trait AsStr: Copy + Into<&'static str> {
+    fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
+impl<T: Copy + Into<&'static str>> AsStr for T {}

@@ -1,4 +1,5 @@
 use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
 
 /// A resident's topic registered in advance for a session; one row per resident and session.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -9,11 +10,47 @@ pub struct Model {
     pub session_id: i64,
     pub user_id: i64,
     pub topic: String,
-    /// `registered`, `held` (content check), `cancelled` or `rejected`.
-    pub status: String,
+    pub status: RegistrationStatus,
     pub hold_reason: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+}
+
+/// Where a registration is. `held` waits for the office after the content check flagged the
+/// topic.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::Display,
+    utoipa::ToSchema,
+)]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(StringLen::None)",
+    rename_all = "snake_case"
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum RegistrationStatus {
+    Registered,
+    Held,
+    Cancelled,
+    Rejected,
+}
+
+impl RegistrationStatus {
+    /// Registrations that hold a place (and are told about changes).
+    pub const ACTIVE: [Self; 2] = [Self::Registered, Self::Held];
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

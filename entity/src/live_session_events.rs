@@ -1,4 +1,7 @@
 use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::live_sessions::SessionStatus;
 
 /// Append-only: rows are inserted, never updated or deleted.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -7,9 +10,9 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
     pub session_id: i64,
-    pub action: String,
-    pub from_status: String,
-    pub to_status: String,
+    pub action: SessionAction,
+    pub from_status: SessionStatus,
+    pub to_status: SessionStatus,
     pub actor_id: Option<i64>,
     /// A role name, or `system`.
     pub actor_role: String,
@@ -17,6 +20,44 @@ pub struct Model {
     /// JSON with action-specific facts (leader and times before and after…).
     pub detail: Option<String>,
     pub created_at: DateTimeUtc,
+}
+
+/// What was done to a session; the transition table (`rota::workflow`) says from which status.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::Display,
+    utoipa::ToSchema,
+)]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(StringLen::None)",
+    rename_all = "snake_case"
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum SessionAction {
+    Generated,
+    Added,
+    Published,
+    Reassigned,
+    Rescheduled,
+    Swapped,
+    Cancelled,
+    Discarded,
+    Started,
+    Ended,
+    Missed,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,4 +1,5 @@
 use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
 
 /// One leader's evening session (干群直通车).
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -13,8 +14,7 @@ pub struct Model {
     pub local_date: String,
     pub starts_at: DateTimeUtc,
     pub ends_at: DateTimeUtc,
-    /// `scheduled`, `live`, `ended`, `missed` or `cancelled`.
-    pub status: String,
+    pub status: SessionStatus,
     /// `None` while it is a draft nobody outside the office sees.
     pub published_at: Option<DateTimeUtc>,
     pub published_version: Option<i32>,
@@ -24,6 +24,40 @@ pub struct Model {
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+}
+
+/// Where a session is in its life. Publication is separate (`published_at`): a draft session is
+/// `scheduled` too, but only the office sees it.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::Display,
+    utoipa::ToSchema,
+)]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(StringLen::None)",
+    rename_all = "snake_case"
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum SessionStatus {
+    Scheduled,
+    Live,
+    Ended,
+    /// Never started within its start window.
+    Missed,
+    Cancelled,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

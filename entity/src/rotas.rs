@@ -1,4 +1,5 @@
 use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
 
 /// The duty rota of one date range.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -14,14 +15,43 @@ pub struct Model {
     /// Local `HH:MM`.
     pub start_time: String,
     pub end_time: String,
-    /// `draft`, `published` or `discarded`.
-    pub status: String,
+    pub status: RotaStatus,
     /// How many times it was published; 0 for a draft never published.
     pub version: i32,
     pub created_by: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub published_at: Option<DateTimeUtc>,
+}
+
+/// `draft` until first published; `discarded` drafts free their range for a new generation.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::Display,
+    utoipa::ToSchema,
+)]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(StringLen::None)",
+    rename_all = "snake_case"
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum RotaStatus {
+    Draft,
+    Published,
+    Discarded,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,4 +1,5 @@
 use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
 
 #[derive(Clone, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "users")]
@@ -8,7 +9,7 @@ pub struct Model {
     #[sea_orm(unique)]
     pub openid: String,
     pub unionid: Option<String>,
-    pub role: String,
+    pub role: Role,
     pub department_id: Option<i64>,
     pub display_name: Option<String>,
     /// AES-GCM ciphertext of WeChat's session_key; never leaves the server.
@@ -30,6 +31,44 @@ impl std::fmt::Debug for Model {
             .field("department_id", &self.department_id)
             .finish_non_exhaustive()
     }
+}
+
+/// What a user may do; stored as its snake_case name.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::Display,
+    utoipa::ToSchema,
+)]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(StringLen::None)",
+    rename_all = "snake_case"
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum Role {
+    /// Default for everyone who logs in through WeChat.
+    Resident,
+    /// Staff of a department (承办单位); always bound to one department.
+    Handler,
+    /// County leader hosting live sessions.
+    Leader,
+    /// Office staff of the online mass-work centre: accept, assign, review.
+    Office,
+    /// Office staff with admin rights: everything office does, plus rota, categories,
+    /// departments, calendar and staff invitations.
+    Admin,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -80,7 +80,7 @@ async fn authenticate(req: &ServiceRequest) -> Result<Caller, AppError> {
 /// connection, the same as the Redis GET a cache would cost, without a cache that could be
 /// stale or lost. Public routes (the board, the exports) skip it.
 async fn current(db: &DatabaseConnection, user_id: i64, ver: i32) -> Result<Caller, AppError> {
-    let row: Option<(String, Option<i64>, i32)> = users::Entity::find_by_id(user_id)
+    let row: Option<(Role, Option<i64>, i32)> = users::Entity::find_by_id(user_id)
         .select_only()
         .column(users::Column::Role)
         .column(users::Column::DepartmentId)
@@ -92,8 +92,6 @@ async fn current(db: &DatabaseConnection, user_id: i64, ver: i32) -> Result<Call
     if version != ver {
         return Err(AppError::InvalidToken);
     }
-    let role = Role::parse(&role)
-        .ok_or_else(|| AppError::internal(anyhow::anyhow!("user {user_id} has an unknown role")))?;
     Ok(Caller {
         user_id,
         role,

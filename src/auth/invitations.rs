@@ -4,8 +4,8 @@ use chrono::{DateTime, Duration, Utc};
 use entity::{departments, invitations, users};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -13,6 +13,7 @@ use utoipa::ToSchema;
 use super::tokens::{issue_pair, LoginResponse};
 use super::Role;
 use crate::crypto::{random_token, sha256_hex};
+use crate::db::begin_write;
 use crate::error::ErrorCode;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -75,7 +76,7 @@ pub async fn create(
     let expires_at = now + Duration::hours(ttl);
     invitations::ActiveModel {
         code_hash: Set(sha256_hex(&code)),
-        role: Set(req.role.as_str().into()),
+        role: Set(req.role),
         department_id: Set(req.department_id),
         created_by: Set(created_by),
         created_at: Set(now),
@@ -116,7 +117,7 @@ async fn ensure_another_admin(txn: &impl ConnectionTrait, user_id: i64) -> AppRe
     let admins: Vec<i64> = users::Entity::find()
         .select_only()
         .column(users::Column::Id)
-        .filter(users::Column::Role.eq(Role::Admin.as_str()))
+        .filter(users::Column::Role.eq(Role::Admin))
         .order_by_asc(users::Column::Id)
         .lock_exclusive()
         .into_tuple()
@@ -136,63 +137,67 @@ pub async fn redeem(state: &AppState, user_id: i64, code: &str) -> AppResult<Log
         return Err(AppError::validation("code", "must be an invitation code"));
     }
     let now = state.clock.now();
-    let state2 = state.clone();
     let code_hash = sha256_hex(code);
-    let _gate = state.write_guard().await;
-    let res = state
-        .db
-        .transaction::<_, LoginResponse, AppError>(move |txn| {
-            Box::pin(async move {
-                let inv = invitations::Entity::find()
-                    .filter(invitations::Column::CodeHash.eq(code_hash))
-                    .one(txn)
-                    .await?
-                    .ok_or_else(|| invalid("unknown invitation code"))?;
-                if inv.redeemed_at.is_some() {
-                    return Err(invalid("this invitation was already used"));
-                }
-                if inv.expires_at <= now {
-                    return Err(invalid("this invitation has expired"));
-                }
-                // Single use even under concurrency: only one UPDATE finds it unredeemed.
-                let took = invitations::Entity::update_many()
-                    .col_expr(invitations::Column::RedeemedBy, Expr::value(user_id))
-                    .col_expr(invitations::Column::RedeemedAt, Expr::value(now))
-                    .filter(invitations::Column::Id.eq(inv.id))
-                    .filter(invitations::Column::RedeemedAt.is_null())
-                    .exec(txn)
-                    .await?;
-                if took.rows_affected != 1 {
-                    return Err(invalid("this invitation was already used"));
-                }
-                let user = users::Entity::find_by_id(user_id)
-                    .one(txn)
-                    .await?
-                    .ok_or(AppError::InvalidToken)?;
-                if user.role == Role::Admin.as_str() && inv.role != Role::Admin.as_str() {
-                    ensure_another_admin(txn, user_id).await?;
-                }
-                // The version moves with the role, so the user's other logins stop acting
-                // with the old role on their next request.
-                users::Entity::update_many()
-                    .col_expr(users::Column::Role, Expr::value(inv.role.clone()))
-                    .col_expr(users::Column::DepartmentId, Expr::value(inv.department_id))
-                    .col_expr(
-                        users::Column::TokenVersion,
-                        Expr::col(users::Column::TokenVersion).add(1),
-                    )
-                    .col_expr(users::Column::UpdatedAt, Expr::value(now))
-                    .filter(users::Column::Id.eq(user_id))
-                    .exec(txn)
-                    .await?;
-                let user = users::Entity::find_by_id(user_id)
-                    .one(txn)
-                    .await?
-                    .ok_or(AppError::InvalidToken)?;
-                tracing::info!(user_id, role = %inv.role, invitation = inv.id, "invitation redeemed");
-                issue_pair(txn, &state2, &user, None).await
-            })
-        })
-        .await?;
+    let w = begin_write(state).await?;
+    let res = take_up(&w.txn, state, user_id, &code_hash, now).await?;
+    w.commit().await?;
     Ok(res)
+}
+
+/// The body of [`redeem`], inside its transaction.
+async fn take_up(
+    txn: &DatabaseTransaction,
+    state: &AppState,
+    user_id: i64,
+    code_hash: &str,
+    now: DateTime<Utc>,
+) -> AppResult<LoginResponse> {
+    let inv = invitations::Entity::find()
+        .filter(invitations::Column::CodeHash.eq(code_hash))
+        .one(txn)
+        .await?
+        .ok_or_else(|| invalid("unknown invitation code"))?;
+    if inv.redeemed_at.is_some() {
+        return Err(invalid("this invitation was already used"));
+    }
+    if inv.expires_at <= now {
+        return Err(invalid("this invitation has expired"));
+    }
+    // Single use even under concurrency: only one UPDATE finds it unredeemed.
+    let took = invitations::Entity::update_many()
+        .col_expr(invitations::Column::RedeemedBy, Expr::value(user_id))
+        .col_expr(invitations::Column::RedeemedAt, Expr::value(now))
+        .filter(invitations::Column::Id.eq(inv.id))
+        .filter(invitations::Column::RedeemedAt.is_null())
+        .exec(txn)
+        .await?;
+    if took.rows_affected != 1 {
+        return Err(invalid("this invitation was already used"));
+    }
+    let user = users::Entity::find_by_id(user_id)
+        .one(txn)
+        .await?
+        .ok_or(AppError::InvalidToken)?;
+    if user.role == Role::Admin && inv.role != Role::Admin {
+        ensure_another_admin(txn, user_id).await?;
+    }
+    // The version moves with the role, so the user's other logins stop acting
+    // with the old role on their next request.
+    users::Entity::update_many()
+        .col_expr(users::Column::Role, Expr::value(inv.role))
+        .col_expr(users::Column::DepartmentId, Expr::value(inv.department_id))
+        .col_expr(
+            users::Column::TokenVersion,
+            Expr::col(users::Column::TokenVersion).add(1),
+        )
+        .col_expr(users::Column::UpdatedAt, Expr::value(now))
+        .filter(users::Column::Id.eq(user_id))
+        .exec(txn)
+        .await?;
+    let user = users::Entity::find_by_id(user_id)
+        .one(txn)
+        .await?
+        .ok_or(AppError::InvalidToken)?;
+    tracing::info!(user_id, role = %inv.role, invitation = inv.id, "invitation redeemed");
+    issue_pair(txn, state, &user, None).await
 }

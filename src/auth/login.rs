@@ -62,7 +62,7 @@ pub async fn wechat_login(state: &AppState, code: &str, client: &str) -> AppResu
     users::Entity::insert(users::ActiveModel {
         openid: Set(ex.openid.clone()),
         unionid: Set(ex.unionid.clone()),
-        role: Set(Role::Resident.as_str().into()),
+        role: Set(Role::Resident),
         session_key_enc: Set(Some(ex.session_key_enc.clone())),
         created_at: Set(now),
         updated_at: Set(now),

@@ -5,8 +5,8 @@ use chrono::{DateTime, Duration, Utc};
 use entity::{refresh_tokens, users};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QuerySelect, Set,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -14,6 +14,7 @@ use utoipa::ToSchema;
 use super::jwt::JwtKeys;
 use super::roles::Role;
 use crate::crypto::{random_token, sha256_hex};
+use crate::db::begin_write;
 use crate::error::ErrorCode;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -46,15 +47,10 @@ pub struct LoginResponse {
     pub user: UserView,
 }
 
-pub fn role_of(user: &users::Model) -> AppResult<Role> {
-    Role::parse(&user.role)
-        .ok_or_else(|| AppError::internal(anyhow::anyhow!("user {} has unknown role", user.id)))
-}
-
 pub fn view(user: &users::Model) -> AppResult<UserView> {
     Ok(UserView {
         id: user.id,
-        role: role_of(user)?,
+        role: user.role,
         department_id: user.department_id,
         display_name: user.display_name.clone(),
         created_at: user.created_at,
@@ -69,7 +65,7 @@ pub async fn issue_pair<C: ConnectionTrait>(
     family: Option<String>,
 ) -> AppResult<LoginResponse> {
     let now = state.clock.now();
-    let role = role_of(user)?;
+    let role = user.role;
     let ttl = state.settings.auth.access_ttl_secs;
     let access = JwtKeys::new(&state.settings.auth.jwt_secret)
         .issue(
@@ -125,45 +121,9 @@ enum Refreshed {
 pub async fn refresh(state: &AppState, token: &str) -> AppResult<LoginResponse> {
     let now = state.clock.now();
     let hash = sha256_hex(token);
-    let st = state.clone();
-    let _gate = state.write_guard().await;
-    let outcome = state
-        .db
-        .transaction::<_, Refreshed, AppError>(move |txn| {
-            Box::pin(async move {
-                let user_id = find_by_hash(txn, &hash)
-                    .await?
-                    .ok_or_else(invalid_refresh)?
-                    .user_id;
-                let user = users::Entity::find_by_id(user_id)
-                    .lock_exclusive()
-                    .one(txn)
-                    .await?
-                    .ok_or_else(invalid_refresh)?;
-                // Read again under the lock: a logout or reuse may have committed meanwhile.
-                let found = find_by_hash(txn, &hash)
-                    .await?
-                    .ok_or_else(invalid_refresh)?;
-                if found.revoked_at.is_some() || found.expires_at <= now {
-                    return Err(invalid_refresh());
-                }
-                let spent = refresh_tokens::Entity::update_many()
-                    .col_expr(refresh_tokens::Column::UsedAt, Expr::value(now))
-                    .filter(refresh_tokens::Column::Id.eq(found.id))
-                    .filter(refresh_tokens::Column::UsedAt.is_null())
-                    .filter(refresh_tokens::Column::RevokedAt.is_null())
-                    .exec(txn)
-                    .await?;
-                if spent.rows_affected != 1 {
-                    revoke_login(txn, user.id, Some(&found.family_id), now).await?;
-                    return Ok(Refreshed::Reused { user_id: user.id });
-                }
-                issue_pair(txn, &st, &user, Some(found.family_id))
-                    .await
-                    .map(Refreshed::Issued)
-            })
-        })
-        .await?;
+    let w = begin_write(state).await?;
+    let outcome = spend(&w.txn, state, &hash, now).await?;
+    w.commit().await?;
     match outcome {
         Refreshed::Issued(pair) => Ok(pair),
         Refreshed::Reused { user_id } => {
@@ -176,6 +136,44 @@ pub async fn refresh(state: &AppState, token: &str) -> AppResult<LoginResponse> 
             })
         }
     }
+}
+
+/// The body of [`refresh`], inside its transaction. `Reused` commits too: the revocation must
+/// stand although the caller gets an error.
+async fn spend(
+    txn: &DatabaseTransaction,
+    st: &AppState,
+    hash: &str,
+    now: DateTime<Utc>,
+) -> AppResult<Refreshed> {
+    let user_id = find_by_hash(txn, hash)
+        .await?
+        .ok_or_else(invalid_refresh)?
+        .user_id;
+    let user = users::Entity::find_by_id(user_id)
+        .lock_exclusive()
+        .one(txn)
+        .await?
+        .ok_or_else(invalid_refresh)?;
+    // Read again under the lock: a logout or reuse may have committed meanwhile.
+    let found = find_by_hash(txn, hash).await?.ok_or_else(invalid_refresh)?;
+    if found.revoked_at.is_some() || found.expires_at <= now {
+        return Err(invalid_refresh());
+    }
+    let spent = refresh_tokens::Entity::update_many()
+        .col_expr(refresh_tokens::Column::UsedAt, Expr::value(now))
+        .filter(refresh_tokens::Column::Id.eq(found.id))
+        .filter(refresh_tokens::Column::UsedAt.is_null())
+        .filter(refresh_tokens::Column::RevokedAt.is_null())
+        .exec(txn)
+        .await?;
+    if spent.rows_affected != 1 {
+        revoke_login(txn, user.id, Some(&found.family_id), now).await?;
+        return Ok(Refreshed::Reused { user_id: user.id });
+    }
+    issue_pair(txn, st, &user, Some(found.family_id))
+        .await
+        .map(Refreshed::Issued)
 }
 
 async fn find_by_hash<C: ConnectionTrait>(
@@ -228,18 +226,12 @@ pub async fn bump_token_version<C: ConnectionTrait>(db: &C, user_id: i64) -> App
 pub async fn logout(state: &AppState, caller_id: i64, token: &str) -> AppResult<()> {
     let now = state.clock.now();
     let hash = sha256_hex(token);
-    let _gate = state.write_guard().await;
-    state
-        .db
-        .transaction::<_, (), AppError>(move |txn| {
-            Box::pin(async move {
-                let family = find_by_hash(txn, &hash)
-                    .await?
-                    .filter(|t| t.user_id == caller_id)
-                    .map(|t| t.family_id);
-                revoke_login(txn, caller_id, family.as_deref(), now).await
-            })
-        })
-        .await?;
+    let w = begin_write(state).await?;
+    let family = find_by_hash(&w.txn, &hash)
+        .await?
+        .filter(|t| t.user_id == caller_id)
+        .map(|t| t.family_id);
+    revoke_login(&w.txn, caller_id, family.as_deref(), now).await?;
+    w.commit().await?;
     Ok(())
 }

@@ -7,10 +7,7 @@ use entity::{
     supervision_notices,
 };
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    Set, TransactionTrait,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set};
 
 use super::decide::{check_party, decide, Facts};
 use super::model::{Actor, Appeal};
@@ -19,35 +16,11 @@ use super::search;
 use super::workflow::{Action, ActionKind, AppealState};
 use crate::calendar::store as calendar_store;
 use crate::error::{AppError, AppResult};
+use crate::events::{self, Event, EventTable};
 use crate::state::AppState;
 
-/// A write transaction that holds the SQLite write gate until it ends, so that every writer
-/// takes the gate the same way. Dropping it uncommitted rolls back.
-pub struct Write<'a> {
-    // Declared first so the transaction ends before the gate opens.
-    pub txn: DatabaseTransaction,
-    _gate: Option<tokio::sync::MutexGuard<'a, ()>>,
-}
-
-impl Write<'_> {
-    pub async fn commit(self) -> AppResult<()> {
-        let Write { txn, _gate } = self;
-        txn.commit().await?;
-        Ok(())
-    }
-
-    pub async fn rollback(self) -> AppResult<()> {
-        let Write { txn, _gate } = self;
-        txn.rollback().await?;
-        Ok(())
-    }
-}
-
-pub async fn begin_write(state: &AppState) -> AppResult<Write<'_>> {
-    let gate = state.write_guard().await;
-    let txn = state.db.begin().await?;
-    Ok(Write { txn, _gate: gate })
-}
+// The shared transaction helper (it takes the SQLite write gate), re-exported for the board.
+pub use crate::db::{begin_write, Write};
 
 /// Performs one action on one appeal: the table and the action's rule decide ([`decide`]);
 /// this writes the change, the event and any supervision notice in one transaction, guarded
@@ -326,23 +299,45 @@ pub async fn record_as(
     detail: Option<serde_json::Value>,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    appeal_events::ActiveModel {
-        appeal_id: Set(appeal_id),
-        action: Set(action),
-        from_state: Set(from),
-        to_state: Set(to),
-        actor_id: Set(actor_id),
-        actor_role: Set(actor_role.into()),
-        department_id: Set(department_id),
-        reason: Set(reason),
-        detail: Set(detail.map(|d| d.to_string())),
-        public: Set(is_public_event(action)),
-        created_at: Set(now),
-        ..Default::default()
+    crate::events::append::<appeal_events::ActiveModel>(
+        db,
+        Event {
+            subject_id: appeal_id,
+            action,
+            from,
+            to,
+            actor: events::Actor {
+                user_id: actor_id,
+                role: actor_role,
+                department_id,
+            },
+            reason,
+            detail,
+            at: now,
+        },
+    )
+    .await
+}
+
+impl EventTable for appeal_events::ActiveModel {
+    type State = AppealState;
+    type Action = ActionKind;
+    fn row(e: Event<'_, AppealState, ActionKind>) -> Self {
+        appeal_events::ActiveModel {
+            appeal_id: Set(e.subject_id),
+            action: Set(e.action),
+            from_state: Set(e.from),
+            to_state: Set(e.to),
+            actor_id: Set(e.actor.user_id),
+            actor_role: Set(e.actor.role.into()),
+            department_id: Set(e.actor.department_id),
+            reason: Set(e.reason),
+            detail: Set(e.detail.map(|d| d.to_string())),
+            public: Set(is_public_event(e.action)),
+            created_at: Set(e.at),
+            ..Default::default()
+        }
     }
-    .insert(db)
-    .await?;
-    Ok(())
 }
 
 /// Events the resident sees on their timeline; the rest are the office's business.

@@ -39,7 +39,7 @@ impl From<CalendarDay> for DayView {
     fn from(d: CalendarDay) -> Self {
         Self {
             date: d.date.format("%Y-%m-%d").to_string(),
-            kind: d.kind.as_str().into(),
+            kind: d.kind.to_string(),
             name: d.name,
         }
     }
@@ -65,14 +65,8 @@ pub struct Imported {
 }
 
 fn parse_kind(s: &str) -> AppResult<DayKind> {
-    match s {
-        "holiday" => Ok(DayKind::Holiday),
-        "workday" => Ok(DayKind::Workday),
-        _ => Err(AppError::validation(
-            "kind",
-            "must be `holiday` or `workday`",
-        )),
-    }
+    s.parse()
+        .map_err(|_| AppError::validation("kind", "must be `holiday` or `workday`"))
 }
 
 /// Holidays and adjusted working days (the exceptions to Monday–Friday).
@@ -125,6 +119,6 @@ pub async fn import(
     state: web::Data<AppState>,
     body: ApiJson<ImportBody>,
 ) -> AppResult<web::Json<Imported>> {
-    let days = store::import_csv(&state.db, &body.0.csv, state.clock.now()).await?;
+    let days = store::import(&state, &body.0.csv).await?;
     Ok(web::Json(Imported { days }))
 }

@@ -9,19 +9,10 @@ use sea_orm::{
 use super::workdays::{parse_csv, CalendarDay, DayKind, WorkCalendar};
 use crate::error::{AppError, AppResult};
 
-fn kind_str(k: DayKind) -> &'static str {
-    k.as_str()
-}
-
 fn to_day(m: calendar_days::Model) -> Option<CalendarDay> {
-    let kind = match m.kind.as_str() {
-        "holiday" => DayKind::Holiday,
-        "workday" => DayKind::Workday,
-        _ => return None,
-    };
     Some(CalendarDay {
         date: NaiveDate::parse_from_str(&m.date, "%Y-%m-%d").ok()?,
-        kind,
+        kind: m.kind,
         name: m.name,
     })
 }
@@ -47,7 +38,7 @@ pub async fn upsert<C: ConnectionTrait>(
     for chunk in days.chunks(200) {
         let rows = chunk.iter().map(|d| calendar_days::ActiveModel {
             date: Set(d.date.format("%Y-%m-%d").to_string()),
-            kind: Set(kind_str(d.kind).into()),
+            kind: Set(d.kind),
             name: Set(d.name.clone()),
             updated_at: Set(now),
         });
@@ -98,6 +89,17 @@ pub async fn delete_day(db: &impl ConnectionTrait, date: NaiveDate) -> AppResult
 }
 
 /// Imports `date,kind,name` CSV all or nothing: one bad line rejects the file, naming the line.
+/// The server's path, under the SQLite write gate.
+pub async fn import(state: &crate::state::AppState, text: &str) -> AppResult<usize> {
+    let days = parse_csv(text).map_err(|e| AppError::validation("csv", e.to_string()))?;
+    let w = crate::db::begin_write(state).await?;
+    let n = upsert(&w.txn, &days, state.clock.now()).await?;
+    w.commit().await?;
+    tracing::info!(days = n, "calendar imported");
+    Ok(n)
+}
+
+/// Like [`import`], for seeding demo data before the server (and its write gate) exists.
 pub async fn import_csv<C: TransactionTrait>(
     db: &C,
     text: &str,

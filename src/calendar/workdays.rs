@@ -9,7 +9,6 @@
 use std::cmp::Ordering;
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
-use std::fmt;
 use std::ops::Bound;
 
 use chrono::{
@@ -35,31 +34,7 @@ pub const END_OF_DAY: NaiveTime = match NaiveTime::from_hms_opt(23, 59, 59) {
     None => panic!("END_OF_DAY is not a valid time"),
 };
 
-/// Whether a listed date is a day off or an extra working day.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DayKind {
-    /// Public holiday: not a working day, even on a weekday.
-    Holiday,
-    /// Adjusted working day (调休): a working day, even on a weekend.
-    Workday,
-}
-
-impl DayKind {
-    /// The spelling used in CSV files and JSON.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            DayKind::Holiday => "holiday",
-            DayKind::Workday => "workday",
-        }
-    }
-}
-
-impl fmt::Display for DayKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use entity::calendar_days::DayKind;
 
 /// One row of a holiday calendar.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -312,16 +287,12 @@ pub fn parse_csv(text: &str) -> Result<Vec<CalendarDay>, CalendarCsvError> {
                 value: date_text.to_owned(),
             }
         })?;
-        let kind = match kind_text {
-            "holiday" => DayKind::Holiday,
-            "workday" => DayKind::Workday,
-            other => {
-                return Err(CalendarCsvError::UnknownKind {
-                    line,
-                    value: other.to_owned(),
-                })
-            }
-        };
+        let kind = kind_text
+            .parse::<DayKind>()
+            .map_err(|_| CalendarCsvError::UnknownKind {
+                line,
+                value: kind_text.to_owned(),
+            })?;
 
         match first_seen.entry(date) {
             Entry::Occupied(entry) => {

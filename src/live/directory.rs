@@ -2,6 +2,7 @@
 //! open for queueing, who leads it, and which residents registered a topic in advance. The rota
 //! implements it (`crate::rota::directory`) and `startup` wires it in, so live never calls rota.
 use async_trait::async_trait;
+pub use entity::live_sessions::SessionStatus;
 use sea_orm::DatabaseConnection;
 
 use crate::auth::Caller;
@@ -12,14 +13,13 @@ pub struct LiveSession {
     pub id: i64,
     /// The user id of the session's leader.
     pub leader_id: Option<i64>,
-    /// `scheduled`, `live`, `ended`, `missed` or `cancelled`.
-    pub status: String,
+    pub status: SessionStatus,
 }
 
 impl LiveSession {
     /// Residents may queue only while the session is live.
     pub fn is_live(&self) -> bool {
-        self.status == "live"
+        self.status == SessionStatus::Live
     }
 }
 

@@ -1,4 +1,5 @@
 //! Live sessions: residents queue to talk with the leader one at a time, over WebSocket.
+pub mod commands;
 pub mod directory;
 pub mod h5;
 pub mod hub;
@@ -8,6 +9,7 @@ pub mod queue;
 pub mod room;
 pub mod routes;
 pub mod store;
+pub mod views;
 pub mod worker;
 pub mod ws;
 

@@ -6,11 +6,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::directory::LiveSession;
-use super::hub::media_grant;
+use super::directory::{LiveSession, SessionStatus};
 use super::hub::ConnRole;
 use super::protocol::MediaGrant;
 use super::store;
+use super::views::media_grant;
 use super::ws::{self, Ticket};
 use super::Live;
 use crate::auth::guard::Routes;
@@ -52,8 +52,7 @@ pub struct TicketResponse {
     pub expires_in: u64,
     /// Path of the WebSocket, with the ticket.
     pub url: String,
-    /// `resident`, `leader` or `moderator`.
-    pub role: String,
+    pub role: ConnRole,
 }
 
 fn not_your_session() -> AppError {
@@ -86,12 +85,12 @@ pub async fn ticket(
 ) -> AppResult<web::Json<TicketResponse>> {
     let s = session_of(&live, &state, *id).await?;
     let role = match caller.role {
-        Role::Leader if s.leader_id == Some(caller.user_id) => "leader",
+        Role::Leader if s.leader_id == Some(caller.user_id) => ConnRole::Leader,
         Role::Leader => return Err(not_your_session()),
-        Role::Office | Role::Admin => "moderator",
-        _ => "resident",
+        Role::Office | Role::Admin => ConnRole::Moderator,
+        _ => ConnRole::Resident,
     };
-    if !s.is_live() && role == "resident" {
+    if !s.is_live() && role == ConnRole::Resident {
         return Err(AppError::conflict(
             ErrorCode::SessionNotLive,
             format!(
@@ -100,7 +99,10 @@ pub async fn ticket(
             ),
         ));
     }
-    if matches!(s.status.as_str(), "ended" | "missed" | "cancelled") {
+    if matches!(
+        s.status,
+        SessionStatus::Ended | SessionStatus::Missed | SessionStatus::Cancelled
+    ) {
         return Err(AppError::conflict(
             ErrorCode::SessionNotLive,
             format!("the session is {}", s.status),
@@ -110,7 +112,7 @@ pub async fn ticket(
     let record = Ticket {
         session_id: s.id,
         user_id: caller.user_id,
-        role: role.into(),
+        role,
         leader_id: s.leader_id,
         user_role: caller.role,
     };
@@ -123,7 +125,7 @@ pub async fn ticket(
         url: format!("/api/v1/live/ws?ticket={t}"),
         ticket: t,
         expires_in: TICKET_TTL.as_secs(),
-        role: role.into(),
+        role,
     }))
 }
 

@@ -6,11 +6,12 @@ use actix_ws::{CloseCode, CloseReason, Message, MessageStream, ProtocolError, Se
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
-use super::hub::{media_grant, ConnEnds, ConnRole};
+use super::hub::{ConnEnds, ConnRole};
 use super::protocol::{
     close, encode, ClientMsg, Incoming, Limits, ServerMsg, Welcome, WsError, YouState, VERSION,
 };
 use super::room::{Phase, Room};
+use super::views::media_grant;
 use super::worker::{work, Reply, COMMAND_TIMEOUT};
 use super::Live;
 use crate::crypto::{random_token, sha256_hex};
@@ -22,7 +23,7 @@ use crate::state::AppState;
 pub struct Ticket {
     pub session_id: i64,
     pub user_id: i64,
-    pub role: String,
+    pub role: ConnRole,
     pub leader_id: Option<i64>,
     /// The user's own role, for actions that reach beyond the room (ending the session).
     pub user_role: crate::auth::Role,
@@ -30,11 +31,7 @@ pub struct Ticket {
 
 impl Ticket {
     pub fn conn_role(&self) -> ConnRole {
-        match self.role.as_str() {
-            "leader" => ConnRole::Leader,
-            "moderator" => ConnRole::Moderator,
-            _ => ConnRole::Resident,
-        }
+        self.role
     }
 }
 

@@ -38,7 +38,7 @@ impl SessionDirectory for RotaDirectory {
         Ok(r::Entity::find()
             .filter(r::Column::SessionId.eq(session_id))
             .filter(r::Column::UserId.eq(user_id))
-            .filter(r::Column::Status.eq("registered"))
+            .filter(r::Column::Status.eq(r::RegistrationStatus::Registered))
             .one(db)
             .await?
             .map(|reg| reg.topic))

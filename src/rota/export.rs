@@ -71,7 +71,7 @@ pub async fn icalendar(state: &AppState, q: &ExportQuery) -> AppResult<String> {
             // Nothing that changes without a SEQUENCE bump (like registration counts).
             description: Some(format!("县级领导 {} 在线接听群众诉求。", who(&v.leader))),
             location: None,
-            cancelled: ical::shown_cancelled(&v.status),
+            cancelled: ical::shown_cancelled(v.status),
             last_modified: updated_at,
         })
         .collect();
@@ -119,7 +119,7 @@ pub async fn csv(state: &AppState, q: &ExportQuery) -> AppResult<String> {
                 .as_ref()
                 .map(|l| l.title.clone())
                 .unwrap_or_default(),
-            v.status.clone(),
+            v.status.to_string(),
             v.registrations.to_string(),
             seq.to_string(),
         ];

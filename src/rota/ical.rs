@@ -31,10 +31,11 @@ pub struct IcalEvent {
 /// Whether a session in this status is published as STATUS:CANCELLED: a cancelled one, and a
 /// missed one (never started in its window). Neither took place, so neither may stay
 /// CONFIRMED in a subscriber's calendar.
-pub fn shown_cancelled(session_status: &str) -> bool {
-    [SessionStatus::Cancelled, SessionStatus::Missed]
-        .iter()
-        .any(|s| s.as_str() == session_status)
+pub fn shown_cancelled(session_status: SessionStatus) -> bool {
+    matches!(
+        session_status,
+        SessionStatus::Cancelled | SessionStatus::Missed
+    )
 }
 
 /// Stable UID for a rota session: `rota-session-{id}@{domain}`.
@@ -223,11 +224,11 @@ mod tests {
     #[test]
     fn sessions_that_did_not_take_place_are_cancelled() {
         for (status, cancelled) in [
-            ("scheduled", false),
-            ("live", false),
-            ("ended", false),
-            ("missed", true),
-            ("cancelled", true),
+            (SessionStatus::Scheduled, false),
+            (SessionStatus::Live, false),
+            (SessionStatus::Ended, false),
+            (SessionStatus::Missed, true),
+            (SessionStatus::Cancelled, true),
         ] {
             assert_eq!(shown_cancelled(status), cancelled, "{status}");
         }

@@ -89,7 +89,7 @@ async fn leader_user(db: &impl ConnectionTrait, user_id: i64) -> AppResult<users
         .one(db)
         .await?
         .ok_or(AppError::NotFound)?;
-    if u.role != Role::Leader.as_str() {
+    if u.role != Role::Leader {
         return Err(AppError::conflict(
             ErrorCode::NotALeader,
             format!("user {user_id} does not hold the leader role"),
@@ -144,7 +144,7 @@ pub async fn pool(db: &impl ConnectionTrait) -> AppResult<Vec<LeaderView>> {
     let ids: Vec<i64> = profiles.iter().map(|p| p.user_id).collect();
     let active: BTreeSet<i64> = users::Entity::find()
         .filter(users::Column::Id.is_in(ids))
-        .filter(users::Column::Role.eq(Role::Leader.as_str()))
+        .filter(users::Column::Role.eq(Role::Leader))
         .all(db)
         .await?
         .into_iter()
@@ -184,7 +184,7 @@ pub async fn check_assignable(
     let user = users::Entity::find_by_id(leader_id).one(db).await?;
     match user {
         None => Err(AppError::validation(field, "no such user")),
-        Some(u) if u.role != Role::Leader.as_str() => Err(AppError::validation(
+        Some(u) if u.role != Role::Leader => Err(AppError::validation(
             field,
             format!("user {leader_id} is not a leader"),
         )),
@@ -249,7 +249,7 @@ async fn list_for(state: &AppState, leader_id: i64) -> AppResult<UnavailableList
     let dates: Vec<String> = rows.iter().map(|r| r.date.clone()).collect();
     let conflicting_session_ids = live_sessions::Entity::find()
         .filter(live_sessions::Column::LeaderId.eq(leader_id))
-        .filter(live_sessions::Column::Status.eq(SessionStatus::Scheduled.as_str()))
+        .filter(live_sessions::Column::Status.eq(SessionStatus::Scheduled))
         .filter(live_sessions::Column::LocalDate.is_in(dates))
         .filter(live_sessions::Column::StartsAt.gt(state.clock.now()))
         .order_by_asc(live_sessions::Column::StartsAt)

@@ -5,17 +5,21 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use entity::live_sessions;
+use entity::live_session_events::SessionAction;
+use entity::live_sessions::{self, SessionStatus};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    TransactionTrait,
 };
 use serde_json::json;
 
-use super::{local_hm, record_event, EventActor, SessionStatus};
+use super::local_hm;
+use super::store::{actor, record_event, refused};
+use super::workflow::{self, Refused};
 use crate::auth::{Caller, Role};
+use crate::db::begin_write;
 use crate::error::ErrorCode;
 use crate::error::{AppError, AppResult};
+use crate::events::Actor;
 use crate::state::AppState;
 
 const BATCH: u64 = 500;
@@ -32,15 +36,6 @@ pub fn check_host(caller: &Caller, s: &live_sessions::Model) -> AppResult<()> {
                 s.id
             ),
         })
-    }
-}
-
-fn wrong_state(s: &live_sessions::Model, wanted: &str) -> AppError {
-    AppError::StateConflict {
-        code: ErrorCode::InvalidSessionState,
-        message: format!("session {} is `{}`, not `{wanted}`", s.id, s.status),
-        state: s.status.clone(),
-        version: Some(s.version),
     }
 }
 
@@ -67,21 +62,22 @@ pub fn start_window(state: &AppState, s: &live_sessions::Model) -> (DateTime<Utc
     )
 }
 
-/// Moves a session from one status to another if it is still there, with its event.
+/// Moves a session on by `action` (the transition table says where), if it is still where it
+/// was read, with its event. `Ok(false)`: it changed meanwhile.
 async fn transition(
     state: &AppState,
     s: &live_sessions::Model,
-    to: SessionStatus,
-    action: &str,
-    actor: EventActor,
+    action: SessionAction,
+    actor: Actor<'_>,
     detail: Option<serde_json::Value>,
 ) -> AppResult<bool> {
+    let to = workflow::next(s.status, action).map_err(|r| refused(s, r))?;
     let now = state.clock.now();
-    let _gate = state.write_guard().await;
-    let txn = state.db.begin().await?;
+    let w = begin_write(state).await?;
+    let txn = &w.txn;
     let res = live_sessions::Entity::update_many()
         .set(live_sessions::ActiveModel {
-            status: Set(to.as_str().into()),
+            status: Set(to),
             version: Set(s.version + 1),
             // A missed session turns CANCELLED in the iCalendar feed: subscribers replace
             // their copy only when SEQUENCE grows.
@@ -94,34 +90,31 @@ async fn transition(
             ..Default::default()
         })
         .filter(live_sessions::Column::Id.eq(s.id))
-        .filter(live_sessions::Column::Status.eq(s.status.clone()))
+        .filter(live_sessions::Column::Status.eq(s.status))
         .filter(live_sessions::Column::Version.eq(s.version))
-        .exec(&txn)
+        .exec(txn)
         .await?;
     if res.rows_affected != 1 {
-        txn.rollback().await?;
+        w.rollback().await?;
         return Ok(false);
     }
-    record_event(
-        &txn,
-        s.id,
-        action,
-        &s.status,
-        to.as_str(),
-        actor,
-        None,
-        detail,
-        now,
-    )
-    .await?;
-    txn.commit().await?;
-    tracing::info!(session_id = s.id, from = %s.status, to = to.as_str(), "session {action}");
+    record_event(txn, s.id, action, s.status, to, actor, None, detail, now).await?;
+    w.commit().await?;
+    tracing::info!(session_id = s.id, from = %s.status, to = %to, "session {action}");
     Ok(true)
 }
 
-async fn reload_conflict(state: &AppState, id: i64, wanted: &str) -> AppError {
+/// The session changed while `action` was being written: 409 with its status now.
+async fn reload_conflict(state: &AppState, id: i64, action: SessionAction) -> AppError {
     match live_sessions::Entity::find_by_id(id).one(&state.db).await {
-        Ok(Some(now)) => wrong_state(&now, wanted),
+        Ok(Some(now)) => refused(
+            &now,
+            Refused {
+                from: now.status,
+                action,
+                wanted: workflow::wanted(action),
+            },
+        ),
         Ok(None) => AppError::NotFound,
         Err(e) => e.into(),
     }
@@ -130,9 +123,7 @@ async fn reload_conflict(state: &AppState, id: i64, wanted: &str) -> AppError {
 pub async fn start(state: &AppState, caller: &Caller, id: i64) -> AppResult<live_sessions::Model> {
     let s = published(&state.db, id).await?;
     check_host(caller, &s)?;
-    if s.status != SessionStatus::Scheduled.as_str() {
-        return Err(wrong_state(&s, SessionStatus::Scheduled.as_str()));
-    }
+    workflow::next(s.status, SessionAction::Started).map_err(|r| refused(&s, r))?;
     let now = state.clock.now();
     let (from, until) = start_window(state, &s);
     if now < from || now > until {
@@ -145,7 +136,7 @@ pub async fn start(state: &AppState, caller: &Caller, id: i64) -> AppResult<live
                 local_hm(until),
                 s.local_date
             ),
-            state: s.status.clone(),
+            state: s.status.to_string(),
             version: Some(s.version),
         });
     }
@@ -153,14 +144,13 @@ pub async fn start(state: &AppState, caller: &Caller, id: i64) -> AppResult<live
     if !transition(
         state,
         &s,
-        SessionStatus::Live,
-        "started",
-        EventActor::of(caller),
+        SessionAction::Started,
+        actor(caller),
         Some(detail),
     )
     .await?
     {
-        return Err(reload_conflict(state, id, SessionStatus::Scheduled.as_str()).await);
+        return Err(reload_conflict(state, id, SessionAction::Started).await);
     }
     reload(state, id).await
 }
@@ -171,23 +161,12 @@ pub async fn start(state: &AppState, caller: &Caller, id: i64) -> AppResult<live
 pub async fn end(state: &AppState, caller: &Caller, id: i64) -> AppResult<live_sessions::Model> {
     let s = published(&state.db, id).await?;
     check_host(caller, &s)?;
-    if s.status == SessionStatus::Ended.as_str() {
+    if s.status == SessionStatus::Ended {
         close_room(state, id, caller).await?;
     }
-    if s.status != SessionStatus::Live.as_str() {
-        return Err(wrong_state(&s, SessionStatus::Live.as_str()));
-    }
-    if !transition(
-        state,
-        &s,
-        SessionStatus::Ended,
-        "ended",
-        EventActor::of(caller),
-        None,
-    )
-    .await?
-    {
-        return Err(reload_conflict(state, id, SessionStatus::Live.as_str()).await);
+    workflow::next(s.status, SessionAction::Ended).map_err(|r| refused(&s, r))?;
+    if !transition(state, &s, SessionAction::Ended, actor(caller), None).await? {
+        return Err(reload_conflict(state, id, SessionAction::Ended).await);
     }
     close_room(state, id, caller).await?;
     reload(state, id).await
@@ -215,7 +194,7 @@ async fn reload(state: &AppState, id: i64) -> AppResult<live_sessions::Model> {
 pub async fn mark_missed(state: &AppState) -> AppResult<usize> {
     let cutoff = state.clock.now() - chrono::Duration::minutes(state.settings.rota.start_late_mins);
     let due = live_sessions::Entity::find()
-        .filter(live_sessions::Column::Status.eq(SessionStatus::Scheduled.as_str()))
+        .filter(live_sessions::Column::Status.eq(SessionStatus::Scheduled))
         .filter(live_sessions::Column::PublishedAt.is_not_null())
         .filter(live_sessions::Column::StartsAt.lt(cutoff))
         .order_by_asc(live_sessions::Column::StartsAt)
@@ -224,16 +203,7 @@ pub async fn mark_missed(state: &AppState) -> AppResult<usize> {
         .await?;
     let mut n = 0;
     for s in &due {
-        if transition(
-            state,
-            s,
-            SessionStatus::Missed,
-            "missed",
-            EventActor::SYSTEM,
-            None,
-        )
-        .await?
-        {
+        if transition(state, s, SessionAction::Missed, Actor::SYSTEM, None).await? {
             n += 1;
         }
     }

@@ -3,156 +3,29 @@
 //! versions, residents' registrations, exports (iCalendar in `ical`, CSV), and the session
 //! lifecycle with its outcomes.
 pub mod directory;
+pub mod edits;
 pub mod export;
 pub mod generate;
 pub mod ical;
 pub mod leaders;
 pub mod lifecycle;
 pub mod outcomes;
+pub mod publish;
 pub mod queries;
 pub mod registrations;
 pub mod routes;
-pub mod service;
+pub mod store;
+pub mod workflow;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc, Weekday};
-use entity::{live_registrations, live_session_events, notifications};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+pub use entity::live_sessions::SessionStatus;
 
 use self::generate::RotaConfig;
-use crate::auth::{Caller, Role};
+use crate::auth::Role;
 pub use crate::clock::{local_date, parse_date};
 use crate::clock::{local_to_utc, TIMEZONE};
 use crate::config::RotaSettings;
 use crate::error::{AppError, AppResult};
-
-/// Where a session is in its life. Publication is separate (`published_at`): a draft session is
-/// `scheduled` too, but only the office sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum SessionStatus {
-    Scheduled,
-    Live,
-    Ended,
-    /// Never started within its start window.
-    Missed,
-    Cancelled,
-}
-
-impl SessionStatus {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Scheduled => "scheduled",
-            Self::Live => "live",
-            Self::Ended => "ended",
-            Self::Missed => "missed",
-            Self::Cancelled => "cancelled",
-        }
-    }
-}
-
-/// `draft` until first published; `discarded` drafts free their range for a new generation.
-pub mod rota_status {
-    pub const DRAFT: &str = "draft";
-    pub const PUBLISHED: &str = "published";
-    pub const DISCARDED: &str = "discarded";
-}
-
-/// Registration states. `held` waits for the office after the content check flagged the topic.
-pub mod reg_status {
-    pub const REGISTERED: &str = "registered";
-    pub const HELD: &str = "held";
-    pub const CANCELLED: &str = "cancelled";
-    pub const REJECTED: &str = "rejected";
-    /// Registrations that hold a place (and are told about changes).
-    pub const ACTIVE: [&str; 2] = [REGISTERED, HELD];
-}
-
-/// Who did something to a session, as its event log records it.
-#[derive(Clone, Copy, Debug)]
-pub struct EventActor {
-    pub user_id: Option<i64>,
-    pub role: &'static str,
-}
-
-impl EventActor {
-    pub const SYSTEM: EventActor = EventActor {
-        user_id: None,
-        role: "system",
-    };
-
-    pub fn of(caller: &Caller) -> Self {
-        Self {
-            user_id: Some(caller.user_id),
-            role: caller.role.as_str(),
-        }
-    }
-}
-
-/// Appends one event to a session's log.
-#[allow(clippy::too_many_arguments)]
-pub async fn record_event(
-    db: &impl ConnectionTrait,
-    session_id: i64,
-    action: &str,
-    from: &str,
-    to: &str,
-    actor: EventActor,
-    reason: Option<String>,
-    detail: Option<serde_json::Value>,
-    now: DateTime<Utc>,
-) -> AppResult<()> {
-    live_session_events::ActiveModel {
-        session_id: Set(session_id),
-        action: Set(action.into()),
-        from_status: Set(from.into()),
-        to_status: Set(to.into()),
-        actor_id: Set(actor.user_id),
-        actor_role: Set(actor.role.into()),
-        reason: Set(reason),
-        detail: Set(detail.map(|d| d.to_string())),
-        created_at: Set(now),
-        ..Default::default()
-    }
-    .insert(db)
-    .await?;
-    Ok(())
-}
-
-/// Writes a `pending` notification for every resident holding a registration for the session.
-/// Only the outbox exists so far: sending (WeChat subscription messages) arrives with the
-/// notifications issue, which will pick up these rows.
-pub async fn notify_registrants(
-    db: &impl ConnectionTrait,
-    session_id: i64,
-    kind: &str,
-    payload: &serde_json::Value,
-    now: DateTime<Utc>,
-) -> AppResult<usize> {
-    let regs = live_registrations::Entity::find()
-        .filter(live_registrations::Column::SessionId.eq(session_id))
-        .filter(live_registrations::Column::Status.is_in(reg_status::ACTIVE))
-        .all(db)
-        .await?;
-    for r in &regs {
-        notifications::ActiveModel {
-            user_id: Set(r.user_id),
-            kind: Set(kind.into()),
-            subject_type: Set("live_session".into()),
-            subject_id: Set(session_id),
-            payload: Set(payload.to_string()),
-            status: Set("pending".into()),
-            attempts: Set(0),
-            created_at: Set(now),
-            sent_at: Set(None),
-            ..Default::default()
-        }
-        .insert(db)
-        .await?;
-    }
-    Ok(regs.len())
-}
 
 pub fn parse_time(field: &str, s: &str) -> AppResult<NaiveTime> {
     let s = s.trim();
@@ -231,11 +104,11 @@ pub fn at_local(field: &str, date: NaiveDate, time: NaiveTime) -> AppResult<Date
 }
 
 /// How the board's event log names a staff member who files an appeal for a resident.
+/// Admins act as the office there; the other roles by their own name.
 pub fn appeal_actor_role(role: Role) -> &'static str {
+    use entity::AsStr;
     match role {
-        Role::Leader => "leader",
-        Role::Handler => "handler",
-        Role::Resident => "resident",
-        Role::Office | Role::Admin => "office",
+        Role::Office | Role::Admin => Role::Office.as_str(),
+        other => other.as_str(),
     }
 }

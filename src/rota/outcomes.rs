@@ -3,42 +3,24 @@
 //! appeal is a real one: it enters the board's workflow as `submitted` (or is held by the
 //! content check), and its `submit` event names who filed it and links back to the session.
 use chrono::{DateTime, Utc};
-use entity::{live_outcomes, users};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr,
-    TransactionTrait,
-};
+pub use entity::live_outcomes::{self, OutcomeKind};
+use entity::live_sessions::SessionStatus;
+use entity::{users, AsStr};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
 use super::lifecycle::check_host;
-use super::{appeal_actor_role, queries, registrations, SessionStatus};
+use super::{appeal_actor_role, queries, registrations};
 use crate::auth::{Caller, Role};
 use crate::board::service::{self as board, checked_text, NewAppeal, Submitter};
+use crate::db::begin_write;
 use crate::error::ErrorCode;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
 pub const NOTE_MAX: usize = 1000;
-
-#[derive(Deserialize, Serialize, ToSchema, Clone, Copy, PartialEq, Eq, Debug)]
-#[serde(rename_all = "snake_case")]
-pub enum OutcomeKind {
-    /// Answered on the spot.
-    Answered,
-    /// Turned into an appeal on the resident's behalf.
-    Appeal,
-}
-
-impl OutcomeKind {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Answered => "answered",
-            Self::Appeal => "appeal",
-        }
-    }
-}
 
 #[derive(Deserialize, ToSchema)]
 pub struct NewOutcome {
@@ -56,11 +38,11 @@ pub struct OutcomeView {
     pub id: i64,
     pub session_id: i64,
     pub resident_id: i64,
-    pub outcome: String,
+    pub outcome: OutcomeKind,
     pub note: Option<String>,
     pub appeal_id: Option<i64>,
     pub recorded_by: i64,
-    pub recorder_role: String,
+    pub recorder_role: Role,
     pub created_at: DateTime<Utc>,
 }
 
@@ -108,14 +90,14 @@ pub async fn record(
     if caller.role == Role::Leader {
         check_host(caller, &s)?;
     }
-    if s.status != SessionStatus::Live.as_str() && s.status != SessionStatus::Ended.as_str() {
+    if s.status != SessionStatus::Live && s.status != SessionStatus::Ended {
         return Err(AppError::StateConflict {
             code: ErrorCode::InvalidSessionState,
             message: format!(
                 "session {} is `{}`: outcomes are recorded while it is live or after it ended",
                 s.id, s.status
             ),
-            state: s.status.clone(),
+            state: s.status.to_string(),
             version: Some(s.version),
         });
     }
@@ -126,7 +108,7 @@ pub async fn record(
     let resident = users::Entity::find_by_id(req.resident_id)
         .one(&state.db)
         .await?
-        .filter(|u| u.role == Role::Resident.as_str())
+        .filter(|u| u.role == Role::Resident)
         .ok_or_else(|| AppError::validation("resident_id", "no such resident"))?;
     // An appeal is filed in the resident's name: only for someone who took part.
     if req.outcome == OutcomeKind::Appeal
@@ -151,12 +133,12 @@ pub async fn record(
         (OutcomeKind::Answered, None) => None,
     };
     let now = state.clock.now();
-    let _gate = state.write_guard().await;
-    let txn = state.db.begin().await?;
+    let w = begin_write(state).await?;
+    let txn = &w.txn;
     if live_outcomes::Entity::find()
         .filter(live_outcomes::Column::SessionId.eq(s.id))
         .filter(live_outcomes::Column::ResidentId.eq(resident.id))
-        .one(&txn)
+        .one(txn)
         .await?
         .is_some()
     {
@@ -177,22 +159,22 @@ pub async fn record(
                     "filed_by": caller.user_id,
                 })),
             };
-            Some(board::submit_on_behalf(&txn, resident.id, p, &submitter, now).await?)
+            Some(board::submit_on_behalf(txn, resident.id, p, &submitter, now).await?)
         }
         None => None,
     };
     let saved = live_outcomes::ActiveModel {
         session_id: Set(s.id),
         resident_id: Set(resident.id),
-        outcome: Set(req.outcome.as_str().into()),
+        outcome: Set(req.outcome),
         note: Set(note),
         appeal_id: Set(appeal.as_ref().map(|a| a.id)),
         recorded_by: Set(caller.user_id),
-        recorder_role: Set(caller.role.as_str().into()),
+        recorder_role: Set(caller.role),
         created_at: Set(now),
         ..Default::default()
     }
-    .insert(&txn)
+    .insert(txn)
     .await;
     let saved = match saved {
         Ok(m) => m,
@@ -201,7 +183,7 @@ pub async fn record(
         }
         Err(e) => return Err(e.into()),
     };
-    txn.commit().await?;
+    w.commit().await?;
     tracing::info!(
         session_id = s.id,
         outcome = req.outcome.as_str(),

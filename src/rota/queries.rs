@@ -3,17 +3,21 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Datelike, Utc};
-use entity::{
-    live_outcomes, live_registrations, live_session_events, live_sessions, rota_versions, rotas,
-};
+use entity::live_outcomes::{self, OutcomeKind};
+use entity::live_registrations::{self, RegistrationStatus};
+use entity::live_session_events::{self, SessionAction};
+use entity::live_sessions::{self, SessionStatus};
+use entity::rota_versions;
+use entity::rotas::{self, RotaStatus};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::leaders::{self, LeaderView};
-use super::service::{draft_problem, rota_range};
-use super::{local_hm, parse_date, reg_status, weekday_name, SessionStatus};
+use super::publish::draft_problem;
+use super::store::rota_range;
+use super::{local_hm, parse_date, weekday_name};
 use crate::auth::{Caller, Role};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -25,7 +29,7 @@ pub const LIST_MAX: u64 = 100;
 pub struct MyRegistrationRef {
     pub id: i64,
     /// `registered` or `held` (waiting for the office's review).
-    pub status: String,
+    pub status: RegistrationStatus,
 }
 
 #[derive(Serialize, ToSchema, Clone, Debug)]
@@ -63,8 +67,7 @@ pub struct SessionView {
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
     pub leader: Option<LeaderView>,
-    /// `scheduled`, `live`, `ended`, `missed` or `cancelled`.
-    pub status: String,
+    pub status: SessionStatus,
     /// Residents registered with a topic (not counting topics held for review).
     pub registrations: u64,
     /// Residents: their own registration for this session.
@@ -105,8 +108,7 @@ pub struct RotaSummary {
     pub weekdays: Vec<String>,
     pub start: String,
     pub end: String,
-    /// `draft`, `published` or `discarded`.
-    pub status: String,
+    pub status: RotaStatus,
     /// Publications so far (0: never published).
     pub version: i32,
     /// Sessions, leaving out drafts cancelled before publication.
@@ -128,9 +130,9 @@ pub struct RotaView {
 
 #[derive(Serialize, ToSchema)]
 pub struct SessionEventView {
-    pub action: String,
-    pub from_status: String,
-    pub to_status: String,
+    pub action: SessionAction,
+    pub from_status: SessionStatus,
+    pub to_status: SessionStatus,
     pub actor_id: Option<i64>,
     pub actor_role: String,
     pub reason: Option<String>,
@@ -173,7 +175,7 @@ pub async fn views(
             live_registrations::Entity::find()
                 .filter(live_registrations::Column::UserId.eq(c.user_id))
                 .filter(live_registrations::Column::SessionId.is_in(ids.clone()))
-                .filter(live_registrations::Column::Status.is_in(reg_status::ACTIVE))
+                .filter(live_registrations::Column::Status.is_in(RegistrationStatus::ACTIVE))
                 .all(db)
                 .await?
                 .into_iter()
@@ -231,7 +233,7 @@ pub async fn views(
                 starts_at: s.starts_at,
                 ends_at: s.ends_at,
                 leader: s.leader_id.and_then(|l| profiles.get(&l).cloned()),
-                status: s.status.clone(),
+                status: s.status,
                 registrations: registered,
                 my_registration: mine.get(&s.id).cloned(),
                 published: staff.then_some(s.published_at.is_some()),
@@ -252,13 +254,13 @@ async fn registration_counts(
     if ids.is_empty() {
         return Ok(BTreeMap::new());
     }
-    let rows: Vec<(i64, String, i64)> = live_registrations::Entity::find()
+    let rows: Vec<(i64, RegistrationStatus, i64)> = live_registrations::Entity::find()
         .select_only()
         .column(live_registrations::Column::SessionId)
         .column(live_registrations::Column::Status)
         .column_as(Expr::col(live_registrations::Column::Id).count(), "n")
         .filter(live_registrations::Column::SessionId.is_in(ids.to_vec()))
-        .filter(live_registrations::Column::Status.is_in(reg_status::ACTIVE))
+        .filter(live_registrations::Column::Status.is_in(RegistrationStatus::ACTIVE))
         .group_by(live_registrations::Column::SessionId)
         .group_by(live_registrations::Column::Status)
         .into_tuple()
@@ -268,7 +270,7 @@ async fn registration_counts(
     for (sid, status, n) in rows {
         let n = u64::try_from(n).unwrap_or(0);
         let e = out.entry(sid).or_default();
-        if status == reg_status::HELD {
+        if status == RegistrationStatus::Held {
             e.1 += n;
         } else {
             e.0 += n;
@@ -297,7 +299,7 @@ pub async fn upcoming(
 ) -> AppResult<Vec<SessionView>> {
     let mut find = live_sessions::Entity::find()
         .filter(live_sessions::Column::PublishedAt.is_not_null())
-        .filter(live_sessions::Column::Status.ne(SessionStatus::Cancelled.as_str()))
+        .filter(live_sessions::Column::Status.ne(SessionStatus::Cancelled))
         .order_by_asc(live_sessions::Column::StartsAt)
         .order_by_asc(live_sessions::Column::Id)
         .limit(limit(q.limit)?);
@@ -358,22 +360,28 @@ pub async fn figures(db: &impl ConnectionTrait, s: &live_sessions::Model) -> App
     let served: BTreeSet<i64> = outcomes.iter().map(|o| o.resident_id).collect();
     let events = live_session_events::Entity::find()
         .filter(live_session_events::Column::SessionId.eq(s.id))
-        .filter(live_session_events::Column::Action.is_in(["started", "ended"]))
+        .filter(
+            live_session_events::Column::Action
+                .is_in([SessionAction::Started, SessionAction::Ended]),
+        )
         .order_by_asc(live_session_events::Column::Id)
         .all(db)
         .await?;
     let started_at = events
         .iter()
-        .find(|e| e.action == "started")
+        .find(|e| e.action == SessionAction::Started)
         .map(|e| e.created_at);
     let ended_at = events
         .iter()
         .rev()
-        .find(|e| e.action == "ended")
+        .find(|e| e.action == SessionAction::Ended)
         .map(|e| e.created_at);
     Ok(Figures {
         residents_served: served.len() as u64,
-        answered: outcomes.iter().filter(|o| o.outcome == "answered").count() as u64,
+        answered: outcomes
+            .iter()
+            .filter(|o| o.outcome == OutcomeKind::Answered)
+            .count() as u64,
         appeals_created: outcomes.iter().filter(|o| o.appeal_id.is_some()).count() as u64,
         started_at,
         ended_at,
@@ -420,7 +428,7 @@ async fn summary(db: &impl ConnectionTrait, r: rotas::Model) -> AppResult<RotaSu
 fn summarize(r: rotas::Model, sessions: &[live_sessions::Model]) -> RotaSummary {
     let live: Vec<&live_sessions::Model> = sessions
         .iter()
-        .filter(|s| s.status != SessionStatus::Cancelled.as_str() || s.published_at.is_some())
+        .filter(|s| s.status != SessionStatus::Cancelled || s.published_at.is_some())
         .collect();
     RotaSummary {
         id: r.id,
@@ -468,7 +476,7 @@ pub async fn rota(state: &AppState, caller: &Caller, id: i64) -> AppResult<RotaV
     let summary = summarize(r, &sessions);
     let shown: Vec<live_sessions::Model> = sessions
         .into_iter()
-        .filter(|s| s.status != SessionStatus::Cancelled.as_str() || s.published_at.is_some())
+        .filter(|s| s.status != SessionStatus::Cancelled || s.published_at.is_some())
         .collect();
     let sessions = views(&state.db, shown, Some(caller), true).await?;
     let versions = rota_versions::Entity::find()

@@ -2,20 +2,21 @@
 //! and session, cancellable until the session starts. Topics pass the content check; a flagged
 //! one is held for the office's review, never dropped.
 use chrono::{DateTime, Utc};
-use entity::{live_registrations, live_sessions};
+use entity::live_registrations::{self, RegistrationStatus};
+use entity::live_sessions::{self, SessionStatus};
+use entity::AsStr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, SqlErr, TransactionTrait,
+    QuerySelect, Set, SqlErr,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::queries::{self, SessionView};
-use super::reg_status::{ACTIVE, CANCELLED, HELD, REGISTERED, REJECTED};
-use super::SessionStatus;
 use crate::auth::{Caller, Role};
 use crate::board::moderation::{ContentCheck, LocalWordList, Verdict};
 use crate::board::service::checked_text;
+use crate::db::begin_write;
 use crate::error::ErrorCode;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -34,8 +35,8 @@ pub struct RegistrationView {
     pub id: i64,
     pub session_id: i64,
     pub topic: String,
-    /// `registered`, `held` (waiting for the office's review), `cancelled` or `rejected`.
-    pub status: String,
+    /// `held`: waiting for the office's review.
+    pub status: RegistrationStatus,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -82,7 +83,7 @@ fn view(r: live_registrations::Model) -> RegistrationView {
 
 /// Registration is open for a published, scheduled session until it starts.
 fn check_open(s: &live_sessions::Model, now: DateTime<Utc>) -> AppResult<()> {
-    if s.status != SessionStatus::Scheduled.as_str() || now >= s.starts_at {
+    if s.status != SessionStatus::Scheduled || now >= s.starts_at {
         return Err(AppError::StateConflict {
             code: ErrorCode::RegistrationClosed,
             message: format!(
@@ -95,7 +96,7 @@ fn check_open(s: &live_sessions::Model, now: DateTime<Utc>) -> AppResult<()> {
                     ""
                 }
             ),
-            state: s.status.clone(),
+            state: s.status.to_string(),
             version: None,
         });
     }
@@ -128,37 +129,37 @@ pub async fn register(
     let now = state.clock.now();
     check_open(&s, now)?;
     let (status, hold_reason) = match LocalWordList.check(&state.db, &topic).await? {
-        Verdict::Pass => (REGISTERED, None),
-        Verdict::Hold(why) => (HELD, Some(why)),
+        Verdict::Pass => (RegistrationStatus::Registered, None),
+        Verdict::Hold(why) => (RegistrationStatus::Held, Some(why)),
     };
-    let _gate = state.write_guard().await;
-    let txn = state.db.begin().await?;
+    let w = begin_write(state).await?;
+    let txn = &w.txn;
     let existing = live_registrations::Entity::find()
         .filter(live_registrations::Column::SessionId.eq(session_id))
         .filter(live_registrations::Column::UserId.eq(caller.user_id))
-        .one(&txn)
+        .one(txn)
         .await?;
     let saved = match existing {
-        Some(r) if ACTIVE.contains(&r.status.as_str()) => return Err(already()),
+        Some(r) if RegistrationStatus::ACTIVE.contains(&r.status) => return Err(already()),
         // A cancelled or rejected registration is taken up again with the new topic.
         Some(r) => {
             let res = live_registrations::Entity::update_many()
                 .set(live_registrations::ActiveModel {
                     topic: Set(topic),
-                    status: Set(status.into()),
+                    status: Set(status),
                     hold_reason: Set(hold_reason),
                     updated_at: Set(now),
                     ..Default::default()
                 })
                 .filter(live_registrations::Column::Id.eq(r.id))
-                .filter(live_registrations::Column::Status.eq(r.status.clone()))
-                .exec(&txn)
+                .filter(live_registrations::Column::Status.eq(r.status))
+                .exec(txn)
                 .await?;
             if res.rows_affected != 1 {
                 return Err(already());
             }
             live_registrations::Entity::find_by_id(r.id)
-                .one(&txn)
+                .one(txn)
                 .await?
                 .ok_or(AppError::NotFound)?
         }
@@ -167,13 +168,13 @@ pub async fn register(
                 session_id: Set(session_id),
                 user_id: Set(caller.user_id),
                 topic: Set(topic),
-                status: Set(status.into()),
+                status: Set(status),
                 hold_reason: Set(hold_reason),
                 created_at: Set(now),
                 updated_at: Set(now),
                 ..Default::default()
             }
-            .insert(&txn)
+            .insert(txn)
             .await;
             match ins {
                 Ok(m) => m,
@@ -184,11 +185,11 @@ pub async fn register(
             }
         }
     };
-    txn.commit().await?;
+    w.commit().await?;
     tracing::info!(
         session_id,
         registration_id = saved.id,
-        status,
+        status = status.as_str(),
         "topic registered"
     );
     Ok(view(saved))
@@ -200,26 +201,26 @@ pub async fn cancel(state: &AppState, caller: &Caller, session_id: i64) -> AppRe
     let r = live_registrations::Entity::find()
         .filter(live_registrations::Column::SessionId.eq(session_id))
         .filter(live_registrations::Column::UserId.eq(caller.user_id))
-        .filter(live_registrations::Column::Status.is_in(ACTIVE))
+        .filter(live_registrations::Column::Status.is_in(RegistrationStatus::ACTIVE))
         .one(&state.db)
         .await?
         .ok_or(AppError::NotFound)?;
-    if now >= s.starts_at && s.status != SessionStatus::Cancelled.as_str() {
+    if now >= s.starts_at && s.status != SessionStatus::Cancelled {
         return Err(AppError::StateConflict {
             code: ErrorCode::RegistrationClosed,
             message: "the session has started: its registrations stand as they are".into(),
-            state: s.status,
+            state: s.status.to_string(),
             version: None,
         });
     }
     let res = live_registrations::Entity::update_many()
         .set(live_registrations::ActiveModel {
-            status: Set(CANCELLED.into()),
+            status: Set(RegistrationStatus::Cancelled),
             updated_at: Set(now),
             ..Default::default()
         })
         .filter(live_registrations::Column::Id.eq(r.id))
-        .filter(live_registrations::Column::Status.is_in(ACTIVE))
+        .filter(live_registrations::Column::Status.is_in(RegistrationStatus::ACTIVE))
         .exec(&state.db)
         .await?;
     if res.rows_affected != 1 {
@@ -273,7 +274,7 @@ pub async fn took_part(
     let registered = live_registrations::Entity::find()
         .filter(live_registrations::Column::SessionId.eq(session_id))
         .filter(live_registrations::Column::UserId.eq(user_id))
-        .filter(live_registrations::Column::Status.is_in(ACTIVE))
+        .filter(live_registrations::Column::Status.is_in(RegistrationStatus::ACTIVE))
         .one(db)
         .await?
         .is_some();
@@ -325,26 +326,26 @@ pub async fn review(
         .one(&state.db)
         .await?
         .ok_or(AppError::NotFound)?;
-    if r.status != HELD {
+    if r.status != RegistrationStatus::Held {
         return Err(AppError::StateConflict {
             code: ErrorCode::NotHeld,
             message: format!("registration {} is `{}`, not held", r.id, r.status),
-            state: r.status,
+            state: r.status.to_string(),
             version: None,
         });
     }
     let to = match req.decision {
-        Decision::Release => REGISTERED,
-        Decision::Reject => REJECTED,
+        Decision::Release => RegistrationStatus::Registered,
+        Decision::Reject => RegistrationStatus::Rejected,
     };
     let res = live_registrations::Entity::update_many()
         .set(live_registrations::ActiveModel {
-            status: Set(to.into()),
+            status: Set(to),
             updated_at: Set(now),
             ..Default::default()
         })
         .filter(live_registrations::Column::Id.eq(r.id))
-        .filter(live_registrations::Column::Status.eq(HELD))
+        .filter(live_registrations::Column::Status.eq(RegistrationStatus::Held))
         .exec(&state.db)
         .await?;
     if res.rows_affected != 1 {
@@ -353,7 +354,7 @@ pub async fn review(
             "the registration changed meanwhile; reload",
         ));
     }
-    tracing::info!(registration_id, status = to, "held topic reviewed");
+    tracing::info!(registration_id, status = to.as_str(), "held topic reviewed");
     let r = live_registrations::Entity::find_by_id(registration_id)
         .one(&state.db)
         .await?

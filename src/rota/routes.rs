@@ -2,15 +2,16 @@
 use actix_web::http::Method;
 use actix_web::{web, HttpResponse};
 
+use super::edits::{self, Cancel, NewSession, Reassign, Reschedule, Swap};
 use super::export::{self, ExportQuery};
 use super::leaders::{self, LeaderProfile, LeaderView, NewUnavailable, UnavailableList};
 use super::lifecycle;
 use super::outcomes::{self, NewOutcome, OutcomeView};
+use super::publish::{self, NewRota};
 use super::queries::{self, RotaSummary, RotaView, SessionEventView, SessionQuery, SessionView};
 use super::registrations::{
     self, MyRegistration, NewRegistration, RegistrationView, Review, StaffRegistrationView,
 };
-use super::service::{self, Cancel, NewRota, NewSession, Reassign, Reschedule, Swap};
 use crate::auth::guard::Routes;
 use crate::auth::roles::{ADMIN, OFFICE};
 use crate::auth::{Access, Caller, Role};
@@ -234,7 +235,7 @@ pub async fn generate(
     state: web::Data<AppState>,
     body: ApiJson<NewRota>,
 ) -> AppResult<HttpResponse> {
-    let rota = service::generate_rota(&state, &caller, &body.0).await?;
+    let rota = publish::generate_rota(&state, &caller, &body.0).await?;
     let view = queries::rota(&state, &caller, rota.id).await?;
     Ok(HttpResponse::Created().json(view))
 }
@@ -266,7 +267,7 @@ pub async fn discard(
     state: web::Data<AppState>,
     id: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
-    service::discard(&state, &caller, *id).await?;
+    publish::discard(&state, &caller, *id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -281,7 +282,7 @@ pub async fn publish(
     state: web::Data<AppState>,
     id: web::Path<i64>,
 ) -> AppResult<web::Json<RotaView>> {
-    service::publish(&state, &caller, *id).await?;
+    publish::publish(&state, &caller, *id).await?;
     Ok(web::Json(queries::rota(&state, &caller, *id).await?))
 }
 
@@ -298,7 +299,7 @@ pub async fn add_session(
     id: web::Path<i64>,
     body: ApiJson<NewSession>,
 ) -> AppResult<HttpResponse> {
-    let s = service::add_session(&state, &caller, *id, &body.0).await?;
+    let s = edits::add_session(&state, &caller, *id, &body.0).await?;
     Ok(HttpResponse::Created().json(queries::staff_view(&state, &caller, s).await?))
 }
 
@@ -314,7 +315,7 @@ pub async fn swap(
     id: web::Path<i64>,
     body: ApiJson<Swap>,
 ) -> AppResult<web::Json<Vec<SessionView>>> {
-    let (a, b) = service::swap(&state, &caller, *id, &body.0).await?;
+    let (a, b) = edits::swap(&state, &caller, *id, &body.0).await?;
     Ok(web::Json(
         queries::views(&state.db, vec![a, b], Some(&caller), true).await?,
     ))
@@ -371,7 +372,7 @@ pub async fn reassign(
     id: web::Path<i64>,
     body: ApiJson<Reassign>,
 ) -> AppResult<web::Json<SessionView>> {
-    let s = service::reassign(&state, &caller, *id, &body.0).await?;
+    let s = edits::reassign(&state, &caller, *id, &body.0).await?;
     Ok(web::Json(queries::staff_view(&state, &caller, s).await?))
 }
 
@@ -389,7 +390,7 @@ pub async fn reschedule(
     id: web::Path<i64>,
     body: ApiJson<Reschedule>,
 ) -> AppResult<web::Json<SessionView>> {
-    let s = service::reschedule(&state, &caller, *id, &body.0).await?;
+    let s = edits::reschedule(&state, &caller, *id, &body.0).await?;
     Ok(web::Json(queries::staff_view(&state, &caller, s).await?))
 }
 
@@ -406,7 +407,7 @@ pub async fn cancel(
     id: web::Path<i64>,
     body: ApiJson<Cancel>,
 ) -> AppResult<web::Json<SessionView>> {
-    let s = service::cancel(&state, &caller, *id, &body.0).await?;
+    let s = edits::cancel(&state, &caller, *id, &body.0).await?;
     Ok(web::Json(queries::staff_view(&state, &caller, s).await?))
 }
 

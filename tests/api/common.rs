@@ -5,6 +5,7 @@
 //! are set and the service is unreachable the test fails: it never falls back silently.
 use std::sync::Arc;
 
+use entity::AsStr;
 use minxin::auth::invitations::{self, NewInvitation};
 use minxin::auth::Role;
 use minxin::clock::OffsetClock;

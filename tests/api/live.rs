@@ -250,7 +250,7 @@ async fn queue_order_positions_calls_turns_and_media() {
         session_id: sea_orm::Set(room.session),
         user_id: sea_orm::Set(b),
         topic: sea_orm::Set("通村路塌方".into()),
-        status: sea_orm::Set("registered".into()),
+        status: sea_orm::Set(entity::live_registrations::RegistrationStatus::Registered),
         hold_reason: sea_orm::Set(None),
         created_at: sea_orm::Set(room.app.clock.now()),
         updated_at: sea_orm::Set(room.app.clock.now()),

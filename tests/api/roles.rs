@@ -1,6 +1,7 @@
 //! Every endpoint refuses every caller its access rule does not admit.
 use minxin::auth::invitations::{self, NewInvitation};
 use minxin::auth::{Access, Role};
+use sea_orm::Iterable;
 use serde_json::json;
 
 use crate::common::{spawn_app, Resp, TestApp};
@@ -9,7 +10,7 @@ use crate::common::{spawn_app, Resp, TestApp};
 async fn every_endpoint_refuses_what_it_does_not_admit() {
     let app = spawn_app().await;
     let mut tokens = Vec::new();
-    for role in Role::ALL {
+    for role in Role::iter() {
         tokens.push((role, app.user_with_role(role).await.0));
     }
     let mut checked = 0;

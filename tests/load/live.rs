@@ -8,6 +8,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use entity::live_sessions::SessionStatus;
+use entity::rotas::RotaStatus;
 use entity::{leaders, live_sessions, rotas, users};
 use futures_util::{SinkExt, StreamExt};
 use minxin::auth::jwt::JwtKeys;
@@ -35,14 +37,14 @@ pub async fn setup(residents: usize) -> anyhow::Result<Setup> {
     minxin::db::migrate(&db).await?;
     let now = Utc::now();
     let tag = uuid::Uuid::new_v4().simple().to_string();
-    let user = |openid: String, role: &str| users::ActiveModel {
+    let user = |openid: String, role: Role| users::ActiveModel {
         openid: Set(openid),
-        role: Set(role.into()),
+        role: Set(role),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
     };
-    let leader_id = users::Entity::insert(user(format!("load_leader_{tag}"), "leader"))
+    let leader_id = users::Entity::insert(user(format!("load_leader_{tag}"), Role::Leader))
         .exec(&db)
         .await?
         .last_insert_id;
@@ -65,7 +67,7 @@ pub async fn setup(residents: usize) -> anyhow::Result<Setup> {
         weekdays: Set("mon,tue,wed,thu,fri,sat,sun".into()),
         start_time: Set("00:00".into()),
         end_time: Set("23:59".into()),
-        status: Set("published".into()),
+        status: Set(RotaStatus::Published),
         version: Set(1),
         created_by: Set(leader_id),
         created_at: Set(now),
@@ -82,7 +84,7 @@ pub async fn setup(residents: usize) -> anyhow::Result<Setup> {
         local_date: Set(day),
         starts_at: Set(now - chrono::Duration::minutes(5)),
         ends_at: Set(now + chrono::Duration::hours(3)),
-        status: Set("live".into()),
+        status: Set(SessionStatus::Live),
         published_at: Set(Some(now)),
         published_version: Set(Some(1)),
         sequence: Set(0),
@@ -98,7 +100,7 @@ pub async fn setup(residents: usize) -> anyhow::Result<Setup> {
     for chunk in (0..residents).collect::<Vec<_>>().chunks(500) {
         let rows: Vec<_> = chunk
             .iter()
-            .map(|i| user(format!("load_{tag}_{i}"), "resident"))
+            .map(|i| user(format!("load_{tag}_{i}"), Role::Resident))
             .collect();
         let last = users::Entity::insert_many(rows)
             .exec(&db)

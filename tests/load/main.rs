@@ -178,7 +178,7 @@ async fn seed(n: usize, url: Option<String>) -> anyhow::Result<()> {
     for i in 0..500 {
         let id = users::Entity::insert(users::ActiveModel {
             openid: Set(format!("load_{}_{i}", now.timestamp())),
-            role: Set("resident".into()),
+            role: Set(users::Role::Resident),
             created_at: Set(now),
             updated_at: Set(now),
             ..Default::default()

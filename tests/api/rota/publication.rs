@@ -1,5 +1,6 @@
 //! Publishing, republishing and changes after publication.
 use super::*;
+use entity::AsStr;
 
 #[tokio::test]
 async fn publishing_republishing_and_changes_after_publication() {
