@@ -51,6 +51,7 @@ pub struct Settings {
     pub board: BoardSettings,
     pub live: LiveSettings,
     pub rota: RotaSettings,
+    pub channels: ChannelSettings,
     pub demo: bool,
     /// Shifts the server's clock by this many seconds (0 in production). For rehearsing a
     /// live evening at another hour and for tests that run real processes; every instance of
@@ -159,6 +160,35 @@ impl Default for RotaSettings {
             start_late_mins: 30,
             lifecycle_interval_secs: 60,
             ical_domain: "minxin.local".into(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default)]
+pub struct ChannelSettings {
+    /// The channels an appeal may come in by; `mini_program` is always accepted (the app's own).
+    pub names: Vec<String>,
+    /// Largest export file an import accepts, in bytes.
+    pub import_max_bytes: usize,
+    /// Rows one import file may hold at most.
+    pub import_max_rows: usize,
+}
+
+impl Default for ChannelSettings {
+    fn default() -> Self {
+        Self {
+            names: [
+                "mini_program",
+                "hotline",
+                "mailbox",
+                "live_session",
+                "other_app",
+            ]
+            .map(String::from)
+            .to_vec(),
+            import_max_bytes: 32 * 1024 * 1024,
+            import_max_rows: 50_000,
         }
     }
 }
@@ -285,6 +315,7 @@ impl Default for Settings {
             board: BoardSettings::default(),
             live: LiveSettings::default(),
             rota: RotaSettings::default(),
+            channels: ChannelSettings::default(),
             demo: false,
             clock_offset_secs: 0,
         }

@@ -117,6 +117,19 @@ mod tests {
     }
 
     #[test]
+    fn lookup_hashes_are_keyed_and_stable() {
+        let c = DataCipher::new(&Secret::new(crate::config::random_b64(32))).unwrap();
+        let other = DataCipher::new(&Secret::new(crate::config::random_b64(32))).unwrap();
+        assert_eq!(c.lookup_hash("13812345678"), c.lookup_hash("13812345678"));
+        assert_ne!(c.lookup_hash("13812345678"), c.lookup_hash("13812345679"));
+        assert_ne!(
+            c.lookup_hash("13812345678"),
+            other.lookup_hash("13812345678")
+        );
+        assert_ne!(c.lookup_hash("13812345678"), sha256_hex("13812345678"));
+    }
+
+    #[test]
     fn rejects_short_keys() {
         assert!(DataCipher::new(&Secret::new("c2hvcnQ=")).is_err());
     }

@@ -23,6 +23,7 @@ use serde::Serialize;
 pub enum ErrorCode {
     ActionNotPermitted,
     AlreadyRegistered,
+    AppealClaimed,
     BadMessage,
     BadVersion,
     BrokerUnavailable,
@@ -31,6 +32,7 @@ pub enum ErrorCode {
     DeadlinePassed,
     DepartmentExists,
     ExtensionPending,
+    ExternalRefTaken,
     Forbidden,
     HolidayDataMissing,
     IdempotencyKeyReused,
@@ -81,6 +83,7 @@ pub enum ErrorCode {
     StageEmpty,
     Unauthenticated,
     UnsupportedMediaType,
+    UploadInterrupted,
     ValidationFailed,
     VersionConflict,
     VillageExists,

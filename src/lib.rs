@@ -4,6 +4,7 @@ pub mod auth;
 pub mod board;
 pub mod broker;
 pub mod calendar;
+pub mod channels;
 pub mod clock;
 pub mod config;
 pub mod crypto;

@@ -132,11 +132,15 @@ fn run(listener: TcpListener, state: AppState, live: crate::live::Live) -> std::
     let data = web::Data::new(state);
     let live = web::Data::new(live);
     let openapi = web::Data::new(crate::openapi::document());
+    // Verifying a phone claims the office's appeals under it; auth never imports channels.
+    let phone_claims: web::Data<Arc<dyn crate::auth::phone::PhoneClaims>> =
+        web::Data::new(Arc::new(crate::channels::VerifiedPhoneClaims));
     let max_body = settings.http.max_body_bytes;
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
             .app_data(live.clone())
+            .app_data(phone_claims.clone())
             .app_data(metrics.clone())
             .app_data(http.clone())
             .app_data(openapi.clone())

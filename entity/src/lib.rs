@@ -2,11 +2,13 @@
 pub mod appeal_assisting_departments;
 pub mod appeal_events;
 pub mod appeal_grams;
+pub mod appeal_intakes;
 pub mod appeals;
 pub mod calendar_days;
 pub mod categories;
 pub mod departments;
 pub mod idempotency_keys;
+pub mod import_jobs;
 pub mod invitations;
 pub mod leader_unavailable_dates;
 pub mod leaders;

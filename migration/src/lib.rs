@@ -10,6 +10,7 @@ mod m20261201_000006_one_rate_action;
 mod m20261201_120001_user_token_version;
 mod m20261201_220001_assisting_departments;
 mod m20261201_240001_wechat;
+mod m20261201_250001_channels;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000006_one_rate_action::Migration),
             Box::new(m20261201_220001_assisting_departments::Migration),
             Box::new(m20261201_240001_wechat::Migration),
+            Box::new(m20261201_250001_channels::Migration),
         ]
     }
 }

@@ -18,6 +18,22 @@ use crate::state::AppState;
 use crate::wechat::client::WechatError;
 use crate::wechat::platform::Idempotent;
 
+/// What else becomes the caller's once their number is verified, in the same transaction: the
+/// channels capability implements it (appeals the office registered under that number are
+/// claimed) and `startup` wires it in, so auth never imports channels.
+#[async_trait::async_trait]
+pub trait PhoneClaims: Send + Sync {
+    /// Returns the ids of what was claimed.
+    async fn claim(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        cipher: &crate::crypto::DataCipher,
+        user_id: i64,
+        phone: &str,
+        now: DateTime<Utc>,
+    ) -> AppResult<Vec<i64>>;
+}
+
 #[derive(Deserialize, ToSchema)]
 pub struct PhoneRequest {
     /// The code of the mini-program's `getPhoneNumber` button event (single use, 5 minutes).
@@ -73,7 +89,12 @@ pub fn phone_hash(state: &AppState, phone: &str) -> String {
 }
 
 /// Exchanges the code and stores the number on the caller.
-pub async fn verify(state: &AppState, user_id: i64, code: &str) -> AppResult<PhoneView> {
+pub async fn verify(
+    state: &AppState,
+    claims: &dyn PhoneClaims,
+    user_id: i64,
+    code: &str,
+) -> AppResult<PhoneView> {
     let code = code.trim();
     if code.is_empty() || code.chars().count() > 128 {
         return Err(AppError::validation("code", "must be 1 to 128 characters"));
@@ -113,6 +134,7 @@ pub async fn verify(state: &AppState, user_id: i64, code: &str) -> AppResult<Pho
     }
     let now = state.clock.now();
     let enc = state.cipher.encrypt(&number).map_err(AppError::internal)?;
+    let w = crate::db::begin_write(state).await?;
     users::ActiveModel {
         id: Set(user.id),
         phone_enc: Set(Some(enc)),
@@ -121,9 +143,13 @@ pub async fn verify(state: &AppState, user_id: i64, code: &str) -> AppResult<Pho
         updated_at: Set(now),
         ..Default::default()
     }
-    .update(&state.db)
+    .update(&w.txn)
     .await?;
-    tracing::info!(user_id, "phone number verified");
+    let claimed = claims
+        .claim(&w.txn, &state.cipher, user_id, &number, now)
+        .await?;
+    w.commit().await?;
+    tracing::info!(user_id, claimed = claimed.len(), "phone number verified");
     Ok(PhoneView {
         phone_masked: mask(&number),
         verified_at: now,
@@ -166,10 +192,17 @@ pub async fn users_by_phone(state: &AppState, phone: &str) -> AppResult<Vec<i64>
 pub async fn verify_phone(
     caller: Caller,
     state: web::Data<AppState>,
+    claims: web::Data<std::sync::Arc<dyn PhoneClaims>>,
     body: ApiJson<PhoneRequest>,
 ) -> AppResult<web::Json<PhoneView>> {
     Ok(web::Json(
-        verify(&state, caller.user_id, &body.0.code).await?,
+        verify(
+            &state,
+            claims.get_ref().as_ref(),
+            caller.user_id,
+            &body.0.code,
+        )
+        .await?,
     ))
 }
 

@@ -259,6 +259,8 @@ async fn insert_prepared(
         version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
+        // The column's default: the mini-program; office intake sets its own.
+        channel: NotSet,
     }
     .insert(txn)
     .await?;

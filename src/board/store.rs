@@ -32,6 +32,20 @@ pub async fn apply(
     version: Option<i32>,
     action: Action,
 ) -> AppResult<appeals::Model> {
+    apply_recorded_as(state, actor, None, appeal_id, version, action).await
+}
+
+/// Like [`apply`], but the event names `recorded_by` instead of `actor`: the office recording a
+/// verdict that a resident without the mini-program gave by phone. The rules still see the
+/// resident's part (`actor`), so the office gains no action of its own.
+pub async fn apply_recorded_as(
+    state: &AppState,
+    actor: Actor,
+    recorded_by: Option<Actor>,
+    appeal_id: i64,
+    version: Option<i32>,
+    action: Action,
+) -> AppResult<appeals::Model> {
     let now = state.clock.now();
     let calendar = calendar_store::load(&state.db).await?;
     let w = begin_write(state).await?;
@@ -45,7 +59,19 @@ pub async fn apply(
         return Err(stale(&a.row));
     }
     let facts = facts(&w.txn, &action).await?;
-    let change = decide(&a, &action, &actor, &calendar, now, &facts)?;
+    let mut change = decide(&a, &action, &actor, &calendar, now, &facts)?;
+    if let Some(by) = recorded_by {
+        change.event_actor = Actor {
+            department_id: change.event_actor.department_id,
+            ..by
+        };
+        let mut detail = change
+            .detail
+            .take()
+            .unwrap_or_else(|| serde_json::json!({}));
+        detail["recorded_for_resident"] = serde_json::Value::Bool(true);
+        change.detail = Some(detail);
+    }
     let mut set = change.set;
     let board = board_projection(a.row.is_public, change.to);
     set.state = Set(change.to);

@@ -4,6 +4,7 @@ mod auth;
 mod board;
 mod board_upgrade;
 mod browser;
+mod channels;
 mod cli;
 mod cluster;
 mod common;

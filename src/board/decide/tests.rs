@@ -68,6 +68,7 @@ fn row(id: i64, state: AppealState) -> appeals::Model {
         version: 1,
         created_at: monday(),
         updated_at: monday(),
+        channel: "mini_program".into(),
     }
 }
 

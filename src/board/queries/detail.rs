@@ -77,6 +77,9 @@ pub struct AppealView {
     pub extension_requested_until: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hold_reason: Option<String>,
+    /// Staff only: how the appeal came in (`mini_program`, `hotline`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
     /// The author sees the public timeline; staff see every event.
     pub timeline: Vec<EventView>,
     /// What the caller may do now.
@@ -272,6 +275,7 @@ fn build_view(
             None
         },
         hold_reason: if staff { a.hold_reason } else { None },
+        channel: staff.then_some(a.channel),
         timeline,
         allowed_actions: allowed,
         duplicates: None,
