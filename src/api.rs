@@ -14,5 +14,6 @@ pub fn routes() -> Routes {
     crate::board::routes::register(&mut r);
     crate::live::routes::register(&mut r);
     crate::rota::routes::register(&mut r);
+    crate::consult::routes::register(&mut r);
     r
 }

@@ -6,6 +6,7 @@ pub mod broker;
 pub mod calendar;
 pub mod clock;
 pub mod config;
+pub mod consult;
 pub mod crypto;
 pub mod db;
 pub mod demo;
