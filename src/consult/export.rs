@@ -20,10 +20,8 @@ pub enum Cell {
     Number(f64),
 }
 
-impl Cell {
-    fn text(s: impl Into<String>) -> Cell {
-        Cell::Text(s.into())
-    }
+fn t(s: impl Into<String>) -> Cell {
+    Cell::Text(s.into())
 }
 
 pub struct Table {
@@ -42,7 +40,6 @@ pub async fn tables(state: &AppState, c: &Consultation) -> AppResult<[Table; 2]>
 }
 
 fn summary(c: &Consultation, r: &Results) -> Table {
-    let t = Cell::text;
     let mut rows = vec![
         vec![t("意见征集"), t(c.row.title.clone())],
         vec![t("参与人数"), Cell::Number(r.respondents as f64)],
@@ -95,7 +92,7 @@ fn summary(c: &Consultation, r: &Results) -> Table {
 /// One answer as a cell: choices by their labels, texts only when the review let them through.
 fn answer_cell(q: &Question, o: &Opinion) -> Cell {
     let Some(a) = o.answers.get(&q.id) else {
-        return Cell::text("");
+        return t("");
     };
     let shown = |s: &str| match o.review {
         Review::Visible => s.to_string(),
@@ -103,7 +100,7 @@ fn answer_cell(q: &Question, o: &Opinion) -> Cell {
         Review::Rejected => "（未通过审核）".into(),
     };
     match q.kind {
-        QuestionKind::Rating => a.rating.map_or(Cell::text(""), |r| Cell::Number(r as f64)),
+        QuestionKind::Rating => a.rating.map_or(t(""), |r| Cell::Number(r as f64)),
         QuestionKind::FreeText => Cell::Text(a.text.as_deref().map(shown).unwrap_or_default()),
         QuestionKind::SingleChoice | QuestionKind::MultipleChoice => {
             let mut parts: Vec<String> = a
@@ -124,7 +121,6 @@ fn responses(
     opinions: &[Opinion],
     places: &HashMap<i64, villages::Model>,
 ) -> Table {
-    let t = Cell::text;
     let mut header = vec![t("编号"), t("提交时间"), t("版本"), t("乡镇"), t("村")];
     header.extend(questions.iter().map(|q| t(format!("{} {}", q.id, q.prompt))));
     header.extend([t("审核"), t("意见处理"), t("处理说明")]);
@@ -224,9 +220,9 @@ mod tests {
         let table = Table {
             name: "意见",
             rows: vec![
-                vec![Cell::text("编号"), Cell::text("意见")],
-                vec![Cell::Number(1.0), Cell::text("=HYPERLINK(\"x\")")],
-                vec![Cell::Number(2.5), Cell::text("修路，建桥")],
+                vec![t("编号"), t("意见")],
+                vec![Cell::Number(1.0), t("=HYPERLINK(\"x\")")],
+                vec![Cell::Number(2.5), t("修路，建桥")],
             ],
         };
         let out = String::from_utf8(csv(&table).unwrap()).unwrap();

@@ -218,7 +218,7 @@ pub async fn command(
     let now = state.clock.now();
     let c = managed(&state.db, m, id).await?;
     let from = c.phase(now).as_str();
-    let mut set = consultations::ActiveModel::default();
+    let mut set = <consultations::ActiveModel as Default>::default();
     let (name, to, reason, detail) = match cmd {
         StaffCommand::Publish => {
             let to = check_publish(&c, now)?;
