@@ -166,7 +166,11 @@ impl MigrationTrait for Migration {
                 .col(text(Consultations::Questions))
                 .col(string(Consultations::State, 16))
                 .col(string_null(Consultations::WithdrawReason, 1000))
-                .col(ColumnDef::new(Consultations::OutcomeStatement).text().null())
+                .col(
+                    ColumnDef::new(Consultations::OutcomeStatement)
+                        .text()
+                        .null(),
+                )
                 .col(ts_null(Consultations::OutcomePublishedAt))
                 .col(big(Consultations::CreatedBy))
                 .col(int(Consultations::Version))
@@ -208,7 +212,10 @@ impl MigrationTrait for Migration {
                 .col(ts(ConsultationEvents::CreatedAt))
                 .foreign_key(
                     ForeignKey::create()
-                        .from(ConsultationEvents::Table, ConsultationEvents::ConsultationId)
+                        .from(
+                            ConsultationEvents::Table,
+                            ConsultationEvents::ConsultationId,
+                        )
                         .to(Consultations::Table, Consultations::Id),
                 )
                 .to_owned(),

@@ -112,7 +112,10 @@ pub fn check_answerable(c: &Consultation, now: DateTime<Utc>) -> AppResult<()> {
         )),
         p @ Phase::Closed => Err(refuse(
             "consultation_closed",
-            format!("the consultation closed at {}", c.row.closes_at.to_rfc3339()),
+            format!(
+                "the consultation closed at {}",
+                c.row.closes_at.to_rfc3339()
+            ),
             p,
         )),
         p @ Phase::Withdrawn => Err(refuse(
@@ -308,7 +311,11 @@ fn outcome_published() -> AppError {
 }
 
 /// A reason given with a withdrawal (required) or an opinion's outcome (optional).
-pub fn check_reason(field: &str, reason: &Option<String>, required: bool) -> AppResult<Option<String>> {
+pub fn check_reason(
+    field: &str,
+    reason: &Option<String>,
+    required: bool,
+) -> AppResult<Option<String>> {
     let r = optional_text(field, reason, REASON_MAX, true)?;
     if required && r.is_none() {
         return Err(AppError::validation(field, "a reason is required"));
@@ -319,7 +326,10 @@ pub fn check_reason(field: &str, reason: &Option<String>, required: bool) -> App
 /// Checks the answers against the questions and returns them tidied (texts trimmed, choices
 /// sorted, empty answers dropped). Every refusal is a 422 whose field names the question.
 pub fn check_answers(questions: &[Question], answers: &Answers) -> AppResult<Answers> {
-    if let Some(unknown) = answers.keys().find(|k| !questions.iter().any(|q| &q.id == *k)) {
+    if let Some(unknown) = answers
+        .keys()
+        .find(|k| !questions.iter().any(|q| &q.id == *k))
+    {
         return Err(AppError::validation(
             format!("answers.{unknown}"),
             "no such question in this consultation",
@@ -506,13 +516,22 @@ mod tests {
         assert_eq!(field(check_draft(&bad).unwrap_err()), "closes_at");
         let mut bad = input();
         bad.questions[0].options = vec!["只有一个".into()];
-        assert_eq!(field(check_draft(&bad).unwrap_err()), "questions[0].options");
+        assert_eq!(
+            field(check_draft(&bad).unwrap_err()),
+            "questions[0].options"
+        );
         let mut bad = input();
         bad.questions[1].max_picks = Some(9);
-        assert_eq!(field(check_draft(&bad).unwrap_err()), "questions[1].max_picks");
+        assert_eq!(
+            field(check_draft(&bad).unwrap_err()),
+            "questions[1].max_picks"
+        );
         let mut bad = input();
         bad.questions[3].options = vec!["x".into()];
-        assert_eq!(field(check_draft(&bad).unwrap_err()), "questions[3].options");
+        assert_eq!(
+            field(check_draft(&bad).unwrap_err()),
+            "questions[3].options"
+        );
         let mut bad = input();
         bad.title = "标".repeat(101);
         assert_eq!(field(check_draft(&bad).unwrap_err()), "title");
@@ -561,8 +580,15 @@ mod tests {
         .is_ok());
         let mut missing = ok.clone();
         missing.remove("q4");
-        assert_eq!(field(check_answers(&qs, &missing).unwrap_err()), "answers.q4");
-        assert_eq!(with("q1", Answer::default()), "answers.q1", "blank is missing");
+        assert_eq!(
+            field(check_answers(&qs, &missing).unwrap_err()),
+            "answers.q4"
+        );
+        assert_eq!(
+            with("q1", Answer::default()),
+            "answers.q1",
+            "blank is missing"
+        );
         let stray = Answer {
             other: Some("别的".into()),
             ..Answer::default()

@@ -77,7 +77,13 @@ fn summary(c: &Consultation, r: &Results) -> Table {
         rows.push(vec![t(g.name.clone()), Cell::Number(g.respondents as f64)]);
     }
     rows.push(vec![]);
-    rows.push(vec![t("意见处理"), t("采纳"), t("部分采纳"), t("已收悉"), t("未处理")]);
+    rows.push(vec![
+        t("意见处理"),
+        t("采纳"),
+        t("部分采纳"),
+        t("已收悉"),
+        t("未处理"),
+    ]);
     let o = &r.outcomes;
     rows.push(vec![
         t(""),
@@ -86,7 +92,9 @@ fn summary(c: &Consultation, r: &Results) -> Table {
         Cell::Number(o.noted as f64),
         Cell::Number(o.unmarked as f64),
     ]);
-    Table { name: "汇总", rows }
+    Table {
+        name: "汇总", rows
+    }
 }
 
 /// One answer as a cell: choices by their labels, texts only when the review let them through.
@@ -122,7 +130,11 @@ fn responses(
     places: &HashMap<i64, villages::Model>,
 ) -> Table {
     let mut header = vec![t("编号"), t("提交时间"), t("版本"), t("乡镇"), t("村")];
-    header.extend(questions.iter().map(|q| t(format!("{} {}", q.id, q.prompt))));
+    header.extend(
+        questions
+            .iter()
+            .map(|q| t(format!("{} {}", q.id, q.prompt))),
+    );
     header.extend([t("审核"), t("意见处理"), t("处理说明")]);
     let mut rows = vec![header];
     for o in opinions {
@@ -146,7 +158,9 @@ fn responses(
         ]);
         rows.push(row);
     }
-    Table { name: "意见", rows }
+    Table {
+        name: "意见", rows
+    }
 }
 
 /// A text a spreadsheet would read as a formula gets a leading `'`.

@@ -287,7 +287,8 @@ impl Consultation {
             AppError::internal(anyhow::anyhow!("consultation {} has a bad {what}", row.id))
         };
         let state = ConsultationState::parse(&row.state).ok_or_else(|| broken("state"))?;
-        let questions = serde_json::from_str(&row.questions).map_err(|_| broken("question list"))?;
+        let questions =
+            serde_json::from_str(&row.questions).map_err(|_| broken("question list"))?;
         let scope = serde_json::from_str(&row.scope).map_err(|_| broken("scope"))?;
         Ok(Consultation {
             state,

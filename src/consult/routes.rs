@@ -27,20 +27,45 @@ const MANAGERS: Access = Access::Roles(&[Role::Handler, Role::Office, Role::Admi
 pub fn register(r: &mut Routes) {
     r.add(Method::GET, "/consultations", Access::Authenticated, list);
     r.add(Method::POST, "/consultations", MANAGERS, create);
-    r.add(Method::GET, "/consultations/{id}", Access::Authenticated, get_one);
+    r.add(
+        Method::GET,
+        "/consultations/{id}",
+        Access::Authenticated,
+        get_one,
+    );
     r.add(Method::PUT, "/consultations/{id}", MANAGERS, edit);
-    r.add(Method::POST, "/consultations/{id}/publish", MANAGERS, publish);
+    r.add(
+        Method::POST,
+        "/consultations/{id}/publish",
+        MANAGERS,
+        publish,
+    );
     r.add(Method::POST, "/consultations/{id}/extend", MANAGERS, extend);
     r.add(Method::POST, "/consultations/{id}/close", MANAGERS, close);
-    r.add(Method::POST, "/consultations/{id}/withdraw", ADMIN, withdraw);
-    r.add(Method::POST, "/consultations/{id}/responses", RESIDENT, respond);
+    r.add(
+        Method::POST,
+        "/consultations/{id}/withdraw",
+        ADMIN,
+        withdraw,
+    );
+    r.add(
+        Method::POST,
+        "/consultations/{id}/responses",
+        RESIDENT,
+        respond,
+    );
     r.add(
         Method::GET,
         "/consultations/{id}/results",
         Access::Authenticated,
         results,
     );
-    r.add(Method::GET, "/consultations/{id}/opinions", MANAGERS, opinions);
+    r.add(
+        Method::GET,
+        "/consultations/{id}/opinions",
+        MANAGERS,
+        opinions,
+    );
     r.add(
         Method::POST,
         "/consultations/{id}/opinions/{response_id}/review",
@@ -53,9 +78,24 @@ pub fn register(r: &mut Routes) {
         MANAGERS,
         mark,
     );
-    r.add(Method::POST, "/consultations/{id}/outcome", MANAGERS, outcome);
-    r.add(Method::GET, "/consultations/{id}/export.csv", MANAGERS, export_csv);
-    r.add(Method::GET, "/consultations/{id}/export.xlsx", MANAGERS, export_xlsx);
+    r.add(
+        Method::POST,
+        "/consultations/{id}/outcome",
+        MANAGERS,
+        outcome,
+    );
+    r.add(
+        Method::GET,
+        "/consultations/{id}/export.csv",
+        MANAGERS,
+        export_csv,
+    );
+    r.add(
+        Method::GET,
+        "/consultations/{id}/export.xlsx",
+        MANAGERS,
+        export_xlsx,
+    );
     r.add(Method::GET, "/my/consultations", RESIDENT, mine);
 }
 

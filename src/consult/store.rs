@@ -22,8 +22,8 @@ use super::model::{
     ResponseInput, Review,
 };
 use crate::auth::{Caller, Role};
-pub use crate::board::store::{begin_write, Write};
 use crate::board::moderation::{ContentCheck, LocalWordList, Verdict};
+pub use crate::board::store::{begin_write, Write};
 use crate::crypto::sha256_hex;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -156,7 +156,18 @@ pub async fn create(
     .insert(&w.txn)
     .await?;
     let draft = ConsultationState::Draft.as_str();
-    record(&w.txn, row.id, None, "create", ("", draft), actor(m), None, None, now).await?;
+    record(
+        &w.txn,
+        row.id,
+        None,
+        "create",
+        ("", draft),
+        actor(m),
+        None,
+        None,
+        now,
+    )
+    .await?;
     w.commit().await?;
     tracing::info!(consultation_id = row.id, "consultation drafted");
     Ok(row)
@@ -277,7 +288,18 @@ async fn change(
             "the consultation changed meanwhile: reload and retry",
         ));
     }
-    record(&w.txn, c.row.id, None, action, states, actor(m), reason, detail, now).await?;
+    record(
+        &w.txn,
+        c.row.id,
+        None,
+        action,
+        states,
+        actor(m),
+        reason,
+        detail,
+        now,
+    )
+    .await?;
     w.commit().await?;
     tracing::info!(consultation_id = c.row.id, action, "consultation changed");
     load(&state.db, c.row.id).await.map(|c| c.row)
@@ -458,10 +480,16 @@ pub async fn submit(
         Ok(_) => {}
         Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
             // A concurrent resend of the same request won the race: answer with its opinion.
+            // Without one, another change of this opinion took the version number meanwhile.
             w.rollback().await?;
             return replay(db, resident.user_id, key, &hash)
                 .await?
-                .ok_or_else(|| AppError::internal(anyhow::anyhow!("idempotency row vanished")));
+                .ok_or_else(|| {
+                    AppError::conflict(
+                        "version_conflict",
+                        "your opinion was changed by another request meanwhile: reload and retry",
+                    )
+                });
         }
         Err(e) => return Err(e.into()),
     }
@@ -471,10 +499,25 @@ pub async fn submit(
     };
     let detail = serde_json::json!({ "version": response.version });
     let to = review.as_str();
-    record(&w.txn, id, Some(response.id), action, ("", to), who, hold_reason, Some(detail), now)
-        .await?;
+    record(
+        &w.txn,
+        id,
+        Some(response.id),
+        action,
+        ("", to),
+        who,
+        hold_reason,
+        Some(detail),
+        now,
+    )
+    .await?;
     w.commit().await?;
-    tracing::info!(consultation_id = id, response_id = response.id, review = to, "opinion saved");
+    tracing::info!(
+        consultation_id = id,
+        response_id = response.id,
+        review = to,
+        "opinion saved"
+    );
     Ok(Submitted {
         response,
         replayed: false,
@@ -534,7 +577,18 @@ pub async fn review(
     a.review = Set(to.as_str().into());
     a.update(&w.txn).await?;
     let states = (Review::Held.as_str(), to.as_str());
-    record(&w.txn, id, Some(response_id), "review", states, actor(m), None, None, now).await?;
+    record(
+        &w.txn,
+        id,
+        Some(response_id),
+        "review",
+        states,
+        actor(m),
+        None,
+        None,
+        now,
+    )
+    .await?;
     w.commit().await?;
     opinion_of(&state.db, &c, response_id).await
 }
@@ -580,8 +634,18 @@ pub async fn mark(
     let from = o.outcome.map_or("", OpinionOutcome::as_str);
     let detail = serde_json::json!({ "featured": body.featured });
     let states = (from, body.outcome.as_str());
-    record(&w.txn, id, Some(response_id), "mark_opinion", states, actor(m), reason, Some(detail), now)
-        .await?;
+    record(
+        &w.txn,
+        id,
+        Some(response_id),
+        "mark_opinion",
+        states,
+        actor(m),
+        reason,
+        Some(detail),
+        now,
+    )
+    .await?;
     if c.row.outcome_published_at.is_some() {
         let updated = opinion_of(&w.txn, &c, response_id).await?;
         notify(&w.txn, &c, &updated, now).await?;
@@ -639,10 +703,24 @@ pub async fn publish_outcome(
     }
     let phase = c.phase(now).as_str();
     let detail = serde_json::json!({ "notified": opinions.len() });
-    record(&w.txn, id, None, "publish_outcome", (phase, phase), actor(m), None, Some(detail), now)
-        .await?;
+    record(
+        &w.txn,
+        id,
+        None,
+        "publish_outcome",
+        (phase, phase),
+        actor(m),
+        None,
+        Some(detail),
+        now,
+    )
+    .await?;
     w.commit().await?;
-    tracing::info!(consultation_id = id, notified = opinions.len(), "consultation outcome published");
+    tracing::info!(
+        consultation_id = id,
+        notified = opinions.len(),
+        "consultation outcome published"
+    );
     Ok((published.row, opinions.len()))
 }
 

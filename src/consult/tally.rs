@@ -131,7 +131,10 @@ pub fn tally(questions: &[Question], opinions: &[Counted<'_>]) -> Results {
 }
 
 fn question(q: &Question, opinions: &[Counted<'_>], respondents: u64) -> QuestionResult {
-    let answers: Vec<_> = opinions.iter().filter_map(|o| o.answers.get(&q.id)).collect();
+    let answers: Vec<_> = opinions
+        .iter()
+        .filter_map(|o| o.answers.get(&q.id))
+        .collect();
     let answered = answers.len() as u64;
     let mut result = QuestionResult {
         question_id: q.id.clone(),
@@ -178,7 +181,10 @@ fn question(q: &Question, opinions: &[Counted<'_>], respondents: u64) -> Questio
             let mut distribution = [0u64; 5];
             let mut sum = 0i64;
             for r in answers.iter().filter_map(|a| a.rating) {
-                if let Some(slot) = usize::try_from(r - 1).ok().and_then(|i| distribution.get_mut(i)) {
+                if let Some(slot) = usize::try_from(r - 1)
+                    .ok()
+                    .and_then(|i| distribution.get_mut(i))
+                {
                     *slot += 1;
                     sum += r;
                 }
@@ -238,7 +244,10 @@ mod tests {
     use crate::consult::model::Answer;
 
     fn groups(pairs: &[(&str, u64)]) -> BTreeMap<(String, Option<String>), u64> {
-        pairs.iter().map(|(k, n)| ((k.to_string(), None), *n)).collect()
+        pairs
+            .iter()
+            .map(|(k, n)| ((k.to_string(), None), *n))
+            .collect()
     }
 
     fn names(gs: &[Group]) -> Vec<(String, u64)> {
@@ -247,7 +256,12 @@ mod tests {
 
     #[test]
     fn small_groups_fold_into_other() {
-        let g = fold(groups(&[("甲村", 12), ("乙村", 3), ("丙村", 4), ("丁村", 5)]));
+        let g = fold(groups(&[
+            ("甲村", 12),
+            ("乙村", 3),
+            ("丙村", 4),
+            ("丁村", 5),
+        ]));
         assert_eq!(
             names(&g),
             vec![("甲村".into(), 12), ("丁村".into(), 5), (OTHER.into(), 7)]
@@ -261,7 +275,11 @@ mod tests {
         let g = fold(groups(&[("甲村", 12), ("乙村", 3), ("丙村", 6)]));
         assert_eq!(names(&g), vec![("甲村".into(), 12), (OTHER.into(), 9)]);
         let g = fold(groups(&[("甲村", 2)]));
-        assert_eq!(names(&g), vec![(OTHER.into(), 2)], "too few overall: all folded");
+        assert_eq!(
+            names(&g),
+            vec![(OTHER.into(), 2)],
+            "too few overall: all folded"
+        );
         assert!(fold(groups(&[])).is_empty());
     }
 
@@ -312,7 +330,11 @@ mod tests {
             }
             m
         };
-        let set = [a(&[1], false, Some(5)), a(&[1, 2], true, Some(4)), a(&[2], false, None)];
+        let set = [
+            a(&[1], false, Some(5)),
+            a(&[1, 2], true, Some(4)),
+            a(&[2], false, None),
+        ];
         let counted: Vec<Counted<'_>> = set
             .iter()
             .map(|answers| Counted {

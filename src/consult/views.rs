@@ -28,7 +28,9 @@ pub const PAGE_MAX: u64 = 50;
 pub const PAGE_DEFAULT: u64 = 20;
 
 fn local(t: DateTime<Utc>) -> String {
-    t.with_timezone(&TIMEZONE).format("%Y-%m-%d %H:%M").to_string()
+    t.with_timezone(&TIMEZONE)
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
 }
 
 #[derive(Serialize, ToSchema)]
@@ -137,7 +139,10 @@ async fn home(db: &impl ConnectionTrait, user_id: i64) -> AppResult<Option<villa
 }
 
 fn in_scope(c: &Consultation, home: &Option<villages::Model>) -> bool {
-    c.scope.is_county() || home.as_ref().is_some_and(|v| c.scope.includes(v.id, &v.township))
+    c.scope.is_county()
+        || home
+            .as_ref()
+            .is_some_and(|v| c.scope.includes(v.id, &v.township))
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -6,6 +6,7 @@ mod browser;
 mod cli;
 mod cluster;
 mod common;
+mod consult;
 mod contract;
 mod durability;
 mod errors;
