@@ -32,11 +32,11 @@ async fn drafts_are_edited_freely_and_publishing_freezes_them() {
         .await;
     assert_eq!((r.status, r.code()), (403, "not_your_department"));
     let mut bad = sample(c.department, opens, 7);
-    bad["questions"][0]["options"] = json!(["只有一个"]);
+    bad["questions"][1]["options"] = json!(["只有一个"]);
     let r = app
         .post("/api/v1/consultations", Some(&c.handler), bad)
         .await;
-    assert_eq!((r.status, field(&r)), (422, "questions[0].options"));
+    assert_eq!((r.status, field(&r)), (422, "questions[1].options"));
     let mut bad = sample(c.department, opens, 7);
     bad["closes_at"] = bad["opens_at"].clone();
     let r = app

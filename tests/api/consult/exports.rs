@@ -74,7 +74,7 @@ async fn both_exports_read_back_with_chinese_and_numbers() {
     assert_eq!(&rows[1][3], "城关镇");
     assert_eq!(&rows[1][4], "甲村");
     assert_eq!(&rows[1][5], "通组路");
-    assert_eq!(&rows[1][6], "通组路；产业路");
+    assert_eq!(&rows[1][6], "工期；质量");
     assert_eq!(&rows[1][7], "'=SUM(A1:A9)", "the formula is defused");
     assert_eq!(&rows[1][8], "4");
     assert_eq!(&rows[2][5], "其他：修一座桥，方便过河");

@@ -137,9 +137,7 @@ async fn the_outcome_reaches_every_respondent() {
             "采纳通组路优先的意见，明年春季开工。"
         );
         assert_eq!(r.body["my_opinion"]["outcome"], fate);
-        let r = app
-            .get("/api/v1/my/consultations", Some(token))
-            .await;
+        let r = app.get("/api/v1/my/consultations", Some(token)).await;
         assert_eq!(r.status, 200, "{:?}", r.body);
         assert_eq!(r.body[0]["opinion"]["outcome"], fate);
         assert_eq!(r.body[0]["consultation"]["outcome_published"], true);
