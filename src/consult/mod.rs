@@ -10,6 +10,7 @@
 pub mod decide;
 pub mod export;
 pub mod model;
+pub mod responses;
 pub mod routes;
 pub mod store;
 pub mod tally;

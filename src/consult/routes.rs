@@ -5,6 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::export;
 use super::model::{ConsultationInput, Manager, ResponseInput};
+use super::responses;
 use super::store::{
     self, Extension, OpinionMark, OutcomeStatement, ReviewRequest, StaffCommand, Withdrawal,
 };
@@ -251,12 +252,12 @@ pub async fn respond(
     id: web::Path<i64>,
     body: ApiJson<ResponseInput>,
 ) -> AppResult<HttpResponse> {
-    let key = store::validate_idempotency_key(
+    let key = responses::validate_idempotency_key(
         req.headers()
             .get("idempotency-key")
             .and_then(|v| v.to_str().ok()),
     )?;
-    let done = store::submit(&state, &caller, *id, &key, &body.0).await?;
+    let done = responses::submit(&state, &caller, *id, &key, &body.0).await?;
     let view = views::detail(&state, &caller, done.response.consultation_id).await?;
     Ok(if done.replayed {
         HttpResponse::Ok()

@@ -13,7 +13,8 @@ use super::model::{
     Answers, Consultation, ConsultationState, Manager, Opinion, OpinionOutcome, Phase, Question,
     Review, Scope,
 };
-use super::store::{default_village, load};
+use super::responses::default_village;
+use super::store::load;
 use super::tally::{tally, Counted, Results};
 use crate::auth::{Caller, Role};
 use crate::board::masking::mask_text;
