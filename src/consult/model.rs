@@ -213,6 +213,7 @@ pub struct ResponseInput {
 /// Review of an opinion's free text by the content check and the office.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = OpinionReview)]
 pub enum Review {
     /// No free text, or it passed.
     Visible,

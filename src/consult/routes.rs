@@ -101,7 +101,7 @@ pub fn register(r: &mut Routes) {
 }
 
 /// Residents: open consultations, those in their scope first. Staff: those they manage.
-#[utoipa::path(get, path = "/api/v1/consultations", tag = "consult", params(ListQuery),
+#[utoipa::path(get, operation_id = "consultation_list", path = "/api/v1/consultations", tag = "consult", params(ListQuery),
     responses((status = 200, body = [ConsultationSummary])), security(("bearer" = [])))]
 pub async fn list(
     caller: Caller,
@@ -112,7 +112,7 @@ pub async fn list(
 }
 
 /// Create a draft consultation. A handler may only name their own department.
-#[utoipa::path(post, path = "/api/v1/consultations", tag = "consult", request_body = ConsultationInput,
+#[utoipa::path(post, operation_id = "consultation_create", path = "/api/v1/consultations", tag = "consult", request_body = ConsultationInput,
     responses((status = 201, body = ConsultationView),
         (status = 403, description = "`forbidden`, `not_your_department`", body = ErrorBody),
         (status = 422, body = ErrorBody)),
@@ -128,7 +128,7 @@ pub async fn create(
 }
 
 /// One consultation: questions, outcome, the resident's own opinion, published opinions.
-#[utoipa::path(get, path = "/api/v1/consultations/{id}", tag = "consult", params(("id" = i64, Path)),
+#[utoipa::path(get, operation_id = "consultation_get_one", path = "/api/v1/consultations/{id}", tag = "consult", params(("id" = i64, Path)),
     responses((status = 200, body = ConsultationView), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn get_one(
@@ -140,7 +140,7 @@ pub async fn get_one(
 }
 
 /// Replace a draft; a published consultation is never rewritten (`consultation_published`).
-#[utoipa::path(put, path = "/api/v1/consultations/{id}", tag = "consult", params(("id" = i64, Path)),
+#[utoipa::path(put, operation_id = "consultation_edit", path = "/api/v1/consultations/{id}", tag = "consult", params(("id" = i64, Path)),
     request_body = ConsultationInput,
     responses((status = 200, body = ConsultationView),
         (status = 403, description = "`forbidden`, `not_your_department`", body = ErrorBody),
@@ -169,7 +169,7 @@ async fn run(
 }
 
 /// Publish a draft: its questions are frozen from now on.
-#[utoipa::path(post, path = "/api/v1/consultations/{id}/publish", tag = "consult", params(("id" = i64, Path)),
+#[utoipa::path(post, operation_id = "consultation_publish", path = "/api/v1/consultations/{id}/publish", tag = "consult", params(("id" = i64, Path)),
     responses((status = 200, body = ConsultationView),
         (status = 403, description = "`forbidden`, `not_your_department`", body = ErrorBody),
         (status = 404, body = ErrorBody),
@@ -185,7 +185,7 @@ pub async fn publish(
 }
 
 /// Move the closing time later (reopens a closed consultation until its outcome is out).
-#[utoipa::path(post, path = "/api/v1/consultations/{id}/extend", tag = "consult", params(("id" = i64, Path)),
+#[utoipa::path(post, operation_id = "consultation_extend", path = "/api/v1/consultations/{id}/extend", tag = "consult", params(("id" = i64, Path)),
     request_body = Extension,
     responses((status = 200, body = ConsultationView),
         (status = 403, description = "`forbidden`, `not_your_department`", body = ErrorBody),
@@ -203,7 +203,7 @@ pub async fn extend(
 }
 
 /// Close an open consultation now.
-#[utoipa::path(post, path = "/api/v1/consultations/{id}/close", tag = "consult", params(("id" = i64, Path)),
+#[utoipa::path(post, operation_id = "consultation_close", path = "/api/v1/consultations/{id}/close", tag = "consult", params(("id" = i64, Path)),
     responses((status = 200, body = ConsultationView),
         (status = 403, description = "`forbidden`, `not_your_department`", body = ErrorBody),
         (status = 404, body = ErrorBody),
@@ -218,7 +218,7 @@ pub async fn close(
 }
 
 /// Withdraw a consultation with a reason (admin).
-#[utoipa::path(post, path = "/api/v1/consultations/{id}/withdraw", tag = "consult", params(("id" = i64, Path)),
+#[utoipa::path(post, operation_id = "consultation_withdraw", path = "/api/v1/consultations/{id}/withdraw", tag = "consult", params(("id" = i64, Path)),
     request_body = Withdrawal,
     responses((status = 200, body = ConsultationView), (status = 404, body = ErrorBody),
         (status = 409, description = "`invalid_consultation_state`, `version_conflict`", body = ErrorBody),
@@ -235,7 +235,7 @@ pub async fn withdraw(
 
 /// Submit or change one's opinion. Requires an `Idempotency-Key` header: resending with the
 /// same key returns the same opinion (200, `Idempotent-Replayed: true`), never a second version.
-#[utoipa::path(post, path = "/api/v1/consultations/{id}/responses", tag = "consult", params(("id" = i64, Path),
+#[utoipa::path(post, operation_id = "consultation_respond", path = "/api/v1/consultations/{id}/responses", tag = "consult", params(("id" = i64, Path),
         ("Idempotency-Key" = String, Header, min_length = 1, max_length = 128,
         description = "unique per submission (printable ASCII); reuse it when resending")),
     request_body = ResponseInput,
@@ -269,7 +269,7 @@ pub async fn respond(
 }
 
 /// Aggregate results: staff who manage it always; residents when it shows its results.
-#[utoipa::path(get, path = "/api/v1/consultations/{id}/results", tag = "consult", params(("id" = i64, Path)),
+#[utoipa::path(get, operation_id = "consultation_results", path = "/api/v1/consultations/{id}/results", tag = "consult", params(("id" = i64, Path)),
     responses((status = 200, body = Results),
         (status = 403, description = "`results_not_public`", body = ErrorBody),
         (status = 404, body = ErrorBody)),
@@ -283,7 +283,7 @@ pub async fn results(
 }
 
 /// Opinions with free text, newest first, with paging and Chinese search.
-#[utoipa::path(get, path = "/api/v1/consultations/{id}/opinions", tag = "consult",
+#[utoipa::path(get, operation_id = "consultation_opinions", path = "/api/v1/consultations/{id}/opinions", tag = "consult",
     params(("id" = i64, Path), OpinionQuery),
     responses((status = 200, body = OpinionPage),
         (status = 403, description = "`forbidden` (held text is the office's), `not_your_department`", body = ErrorBody),
@@ -301,7 +301,7 @@ pub async fn opinions(
 }
 
 /// Release or reject an opinion whose free text the content check held (office, admin).
-#[utoipa::path(post, path = "/api/v1/consultations/{id}/opinions/{response_id}/review", tag = "consult",
+#[utoipa::path(post, operation_id = "consultation_review", path = "/api/v1/consultations/{id}/opinions/{response_id}/review", tag = "consult",
     params(("id" = i64, Path), ("response_id" = i64, Path)), request_body = ReviewRequest,
     responses((status = 200, body = OpinionView), (status = 404, body = ErrorBody),
         (status = 409, description = "`not_held`", body = ErrorBody)),
@@ -320,7 +320,7 @@ pub async fn review(
 }
 
 /// Mark what became of one opinion: `adopted`, `partly_adopted` or `noted`, with a reason.
-#[utoipa::path(post, path = "/api/v1/consultations/{id}/opinions/{response_id}/outcome", tag = "consult",
+#[utoipa::path(post, operation_id = "consultation_mark", path = "/api/v1/consultations/{id}/opinions/{response_id}/outcome", tag = "consult",
     params(("id" = i64, Path), ("response_id" = i64, Path)), request_body = OpinionMark,
     responses((status = 200, body = OpinionView),
         (status = 403, description = "`forbidden`, `not_your_department`", body = ErrorBody),
@@ -342,7 +342,7 @@ pub async fn mark(
 }
 
 /// Publish the outcome statement after closing; every respondent is notified.
-#[utoipa::path(post, path = "/api/v1/consultations/{id}/outcome", tag = "consult", params(("id" = i64, Path)),
+#[utoipa::path(post, operation_id = "consultation_outcome", path = "/api/v1/consultations/{id}/outcome", tag = "consult", params(("id" = i64, Path)),
     request_body = OutcomeStatement,
     responses((status = 200, body = ConsultationView),
         (status = 403, description = "`forbidden`, `not_your_department`", body = ErrorBody),
@@ -362,7 +362,7 @@ pub async fn outcome(
 }
 
 /// The opinions as CSV (UTF-8 with BOM; formulas defused).
-#[utoipa::path(get, path = "/api/v1/consultations/{id}/export.csv", tag = "consult", params(("id" = i64, Path)),
+#[utoipa::path(get, operation_id = "consultation_export_csv", path = "/api/v1/consultations/{id}/export.csv", tag = "consult", params(("id" = i64, Path)),
     responses((status = 200, content_type = "text/csv", body = String),
         (status = 403, description = "`forbidden`, `not_your_department`", body = ErrorBody),
         (status = 404, body = ErrorBody)),
@@ -384,7 +384,7 @@ pub async fn export_csv(
 }
 
 /// Summary and opinions as an XLSX workbook (sheets `汇总` and `意见`).
-#[utoipa::path(get, path = "/api/v1/consultations/{id}/export.xlsx", tag = "consult", params(("id" = i64, Path)),
+#[utoipa::path(get, operation_id = "consultation_export_xlsx", path = "/api/v1/consultations/{id}/export.xlsx", tag = "consult", params(("id" = i64, Path)),
     responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>),
         (status = 403, description = "`forbidden`, `not_your_department`", body = ErrorBody),
         (status = 404, body = ErrorBody)),
@@ -406,7 +406,7 @@ pub async fn export_xlsx(
 }
 
 /// The consultations the resident answered, with the outcome and their own opinion's fate.
-#[utoipa::path(get, path = "/api/v1/my/consultations", tag = "consult",
+#[utoipa::path(get, operation_id = "consultation_mine", path = "/api/v1/my/consultations", tag = "consult",
     responses((status = 200, body = [MyConsultation])), security(("bearer" = [])))]
 pub async fn mine(
     caller: Caller,

@@ -318,6 +318,7 @@ async fn opinion_of(
 
 #[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = OpinionDecision)]
 pub enum Decision {
     /// The held text may be read by staff.
     Release,

@@ -52,6 +52,7 @@ pub struct ConsultationSummary {
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(as = ConsultationOutcome)]
 pub struct OutcomeView {
     pub statement: String,
     pub published_at: DateTime<Utc>,
