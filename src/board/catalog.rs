@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::workflow::Urgency;
+use crate::error::ErrorCode;
 use crate::error::{AppError, AppResult};
 
 /// One-line names: trimmed, 1..=max characters, no control characters.
@@ -38,7 +39,7 @@ impl From<categories::Model> for Category {
             id: m.id,
             name: m.name,
             default_department_id: m.default_department_id,
-            suggested_urgency: m.suggested_urgency.as_deref().and_then(Urgency::parse),
+            suggested_urgency: m.suggested_urgency.as_deref().and_then(|u| u.parse().ok()),
         }
     }
 }
@@ -66,14 +67,14 @@ pub async fn create_category(
         .is_some()
     {
         return Err(AppError::conflict(
-            "category_exists",
+            ErrorCode::CategoryExists,
             format!("category {name:?} exists"),
         ));
     }
     let m = categories::ActiveModel {
         name: Set(name),
         default_department_id: Set(req.default_department_id),
-        suggested_urgency: Set(req.suggested_urgency.map(|u| u.as_str().to_string())),
+        suggested_urgency: Set(req.suggested_urgency.map(|u| u.to_string())),
         created_at: Set(now),
         ..Default::default()
     }
@@ -164,7 +165,7 @@ pub async fn create_village(
         .is_some()
     {
         return Err(AppError::conflict(
-            "village_exists",
+            ErrorCode::VillageExists,
             format!("{township} {name} exists"),
         ));
     }

@@ -11,7 +11,7 @@ use super::model::{
     QUESTIONS_MAX, REASON_MAX, STATEMENT_MAX, TEXT_DEFAULT_MAX, TEXT_LIMIT_MAX, TITLE_MAX,
 };
 use crate::board::model::{checked_text, optional_text};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 
 /// What staff do to a consultation (answering is checked by [`check_answerable`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,7 +73,7 @@ pub fn next_state(phase: Phase, command: Command) -> AppResult<ConsultationState
     }
     if command == Command::Edit && phase != Phase::Withdrawn {
         return Err(AppError::StateConflict {
-            code: "consultation_published",
+            code: ErrorCode::ConsultationPublished,
             message: "a published consultation is never rewritten: extend it, close it early or \
                       withdraw it"
                 .into(),
@@ -82,7 +82,7 @@ pub fn next_state(phase: Phase, command: Command) -> AppResult<ConsultationState
         });
     }
     Err(AppError::StateConflict {
-        code: "invalid_consultation_state",
+        code: ErrorCode::InvalidConsultationState,
         message: format!(
             "`{}` is not allowed while the consultation is `{}`",
             command.as_str(),
@@ -96,7 +96,7 @@ pub fn next_state(phase: Phase, command: Command) -> AppResult<ConsultationState
 /// May a resident answer now? Before opening `consultation_not_open`, after closing (or
 /// withdrawal) `consultation_closed`; a draft does not exist for residents.
 pub fn check_answerable(c: &Consultation, now: DateTime<Utc>) -> AppResult<()> {
-    let refuse = |code: &'static str, message: String, phase: Phase| AppError::StateConflict {
+    let refuse = |code: ErrorCode, message: String, phase: Phase| AppError::StateConflict {
         code,
         message,
         state: phase.as_str().into(),
@@ -106,12 +106,12 @@ pub fn check_answerable(c: &Consultation, now: DateTime<Utc>) -> AppResult<()> {
         Phase::Open => Ok(()),
         Phase::Draft => Err(AppError::NotFound),
         p @ Phase::Upcoming => Err(refuse(
-            "consultation_not_open",
+            ErrorCode::ConsultationNotOpen,
             format!("the consultation opens at {}", c.row.opens_at.to_rfc3339()),
             p,
         )),
         p @ Phase::Closed => Err(refuse(
-            "consultation_closed",
+            ErrorCode::ConsultationClosed,
             format!(
                 "the consultation closed at {}",
                 c.row.closes_at.to_rfc3339()
@@ -119,7 +119,7 @@ pub fn check_answerable(c: &Consultation, now: DateTime<Utc>) -> AppResult<()> {
             p,
         )),
         p @ Phase::Withdrawn => Err(refuse(
-            "consultation_closed",
+            ErrorCode::ConsultationClosed,
             "the consultation was withdrawn".into(),
             p,
         )),
@@ -305,7 +305,7 @@ pub fn check_outcome(c: &Consultation, statement: &str, now: DateTime<Utc>) -> A
 
 fn outcome_published() -> AppError {
     AppError::conflict(
-        "outcome_published",
+        ErrorCode::OutcomePublished,
         "the outcome of this consultation is already published",
     )
 }

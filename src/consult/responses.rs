@@ -8,12 +8,12 @@ use sea_orm::{
 };
 
 use super::decide::{check_answerable, check_answers};
-use super::model::{ResponseInput, Review};
+use super::model::{ConsultationState, ResponseInput, Review};
 use super::store::{begin_write, json, load, record, EventActor};
 use crate::auth::{Caller, Role};
 use crate::board::moderation::{ContentCheck, LocalWordList, Verdict};
 use crate::crypto::sha256_hex;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::state::AppState;
 
 pub fn validate_idempotency_key(key: Option<&str>) -> AppResult<String> {
@@ -44,7 +44,7 @@ async fn replay(
     };
     if v.request_hash != hash {
         return Err(AppError::conflict(
-            "idempotency_key_reused",
+            ErrorCode::IdempotencyKeyReused,
             "this Idempotency-Key was used for another submission; use a new key",
         ));
     }
@@ -164,9 +164,10 @@ pub async fn submit(
                     // Two first submissions at once (PostgreSQL): the other won; this one is
                     // sent again as a change.
                     w.rollback().await?;
-                    return Err(AppError::conflict(
-                        "version_conflict",
+                    return Err(AppError::version_conflict(
                         "your opinion was saved by another request meanwhile: reload and retry",
+                        ConsultationState::Published.as_str(),
+                        0,
                     ));
                 }
                 Err(e) => return Err(e.into()),
@@ -196,9 +197,10 @@ pub async fn submit(
             return replay(db, resident.user_id, key, &hash)
                 .await?
                 .ok_or_else(|| {
-                    AppError::conflict(
-                        "version_conflict",
+                    AppError::version_conflict(
                         "your opinion was changed by another request meanwhile: reload and retry",
+                        ConsultationState::Published.as_str(),
+                        0,
                     )
                 });
         }

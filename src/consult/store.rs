@@ -23,7 +23,7 @@ use super::model::{
 };
 use crate::auth::Role;
 pub use crate::board::store::{begin_write, Write};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::state::AppState;
 
 /// Who did something, as the event log records them.
@@ -91,7 +91,7 @@ fn check_department(m: &Manager, department_id: i64) -> AppResult<()> {
         return Ok(());
     }
     Err(AppError::ForbiddenWith {
-        code: "not_your_department",
+        code: ErrorCode::NotYourDepartment,
         message: "handlers manage their own department's consultations only".into(),
     })
 }
@@ -281,10 +281,7 @@ async fn change(
         .await?;
     if res.rows_affected != 1 {
         w.rollback().await?;
-        return Err(AppError::conflict(
-            "version_conflict",
-            "the consultation changed meanwhile: reload and retry",
-        ));
+        return Err(stale(&state.db, c.row.id).await);
     }
     record(
         &w.txn,
@@ -344,7 +341,7 @@ pub async fn review(
     let o = opinion_of(&state.db, &c, response_id).await?;
     if o.review != Review::Held {
         return Err(AppError::conflict(
-            "not_held",
+            ErrorCode::NotHeld,
             "only an opinion held by the content check can be reviewed",
         ));
     }
@@ -467,10 +464,7 @@ pub async fn publish_outcome(
         .await?;
     if res.rows_affected != 1 {
         w.rollback().await?;
-        return Err(AppError::conflict(
-            "version_conflict",
-            "the consultation changed meanwhile: reload and retry",
-        ));
+        return Err(stale(&state.db, c.row.id).await);
     }
     let published = load(&w.txn, id).await?;
     let opinions = consultation_responses::Entity::find()
@@ -535,4 +529,13 @@ async fn notify(
     .insert(db)
     .await?;
     Ok(())
+}
+
+/// The version guard failed: the answer names the consultation's current state and version.
+async fn stale(db: &impl ConnectionTrait, id: i64) -> AppError {
+    let message = "the consultation changed meanwhile: reload and retry";
+    match load(db, id).await {
+        Ok(c) => AppError::version_conflict(message, c.row.state, c.row.version),
+        Err(e) => e,
+    }
 }

@@ -20,7 +20,7 @@ use crate::auth::{Caller, Role};
 use crate::board::masking::mask_text;
 use crate::board::search::{grams, query_grams};
 use crate::clock::TIMEZONE;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::state::AppState;
 
 /// Lists show at most this many consultations (newest first for staff).
@@ -375,7 +375,7 @@ pub async fn results(state: &AppState, caller: &Caller, id: i64) -> AppResult<Re
         }
         if !c.row.results_public {
             return Err(AppError::ForbiddenWith {
-                code: "results_not_public",
+                code: ErrorCode::ResultsNotPublic,
                 message: "this consultation does not show its results".into(),
             });
         }
