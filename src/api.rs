@@ -16,5 +16,6 @@ pub fn routes() -> Routes {
     crate::live::routes::register(&mut r);
     crate::rota::routes::register(&mut r);
     crate::notify::routes::register(&mut r);
+    crate::consult::routes::register(&mut r);
     r
 }

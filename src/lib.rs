@@ -7,6 +7,7 @@ pub mod calendar;
 pub mod channels;
 pub mod clock;
 pub mod config;
+pub mod consult;
 pub mod crypto;
 pub mod db;
 pub mod demo;

@@ -9,6 +9,7 @@ mod m20261201_000005_masked_search_index;
 mod m20261201_000006_one_rate_action;
 mod m20261201_120001_user_token_version;
 mod m20261201_220001_assisting_departments;
+mod m20261201_230001_consultations;
 mod m20261201_240001_wechat;
 mod m20261201_250001_channels;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_120001_user_token_version::Migration),
             Box::new(m20261201_000006_one_rate_action::Migration),
             Box::new(m20261201_220001_assisting_departments::Migration),
+            Box::new(m20261201_230001_consultations::Migration),
             Box::new(m20261201_240001_wechat::Migration),
             Box::new(m20261201_250001_channels::Migration),
         ]

@@ -8,6 +8,7 @@ mod channels;
 mod cli;
 mod cluster;
 mod common;
+mod consult;
 mod contract;
 mod durability;
 mod errors;
