@@ -12,6 +12,7 @@ pub fn routes() -> Routes {
     crate::org::routes::register(&mut r);
     crate::calendar::routes::register(&mut r);
     crate::board::routes::register(&mut r);
+    crate::similar::routes::register(&mut r);
     crate::live::routes::register(&mut r);
     crate::rota::routes::register(&mut r);
     r

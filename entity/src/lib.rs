@@ -20,5 +20,6 @@ pub mod rota_versions;
 pub mod rotas;
 pub mod sensitive_words;
 pub mod supervision_notices;
+pub mod synonyms;
 pub mod users;
 pub mod villages;

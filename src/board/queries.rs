@@ -96,7 +96,14 @@ pub struct AppealView {
     pub overdue: bool,
     pub escalated: bool,
     pub reopen_count: i32,
+    /// Set on a merged appeal: the master it was merged into.
     pub master_id: Option<i64>,
+    /// How many times the matter was raised: this appeal and every appeal merged into it
+    /// (and into those). 1 for an appeal nobody repeated.
+    pub raised_count: i64,
+    /// Staff only: the appeals merged into this one, directly or through another.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merged_ids: Option<Vec<i64>>,
     pub info_question: Option<String>,
     pub reject_reason: Option<String>,
     /// The department's answer: for the author once approved; for staff from when it is written.
@@ -165,6 +172,7 @@ pub async fn appeal_for(state: &AppState, caller: &Caller, id: i64) -> AppResult
     };
     let events = events_of(&state.db, &[a.id], viewer == Viewer::Author).await?;
     let master = master_reply(&state.db, &a).await?;
+    let merged = merged_into(&state.db, a.id).await?;
     let mut view = build_view(
         state,
         caller,
@@ -173,6 +181,10 @@ pub async fn appeal_for(state: &AppState, caller: &Caller, id: i64) -> AppResult
         events.into_values().next().unwrap_or_default(),
         master,
     )?;
+    view.raised_count = 1 + merged.len() as i64;
+    if viewer != Viewer::Author {
+        view.merged_ids = Some(merged);
+    }
     if viewer == Viewer::Office
         && matches!(
             view.state.as_str(),
@@ -199,6 +211,32 @@ async fn handled_before(
         .one(db)
         .await?
         .is_some())
+}
+
+/// Appeals merged into `id`, directly or through an appeal merged into it (a master that was
+/// itself merged later), in id order. Derived from the records, never a counter.
+pub async fn merged_into(db: &impl ConnectionTrait, id: i64) -> AppResult<Vec<i64>> {
+    let mut all = Vec::new();
+    let mut frontier = vec![id];
+    // Merges go into earlier appeals only, so the chain is short; the bound keeps it so.
+    for _ in 0..8 {
+        if frontier.is_empty() {
+            break;
+        }
+        let next: Vec<i64> = appeals::Entity::find()
+            .select_only()
+            .column(appeals::Column::Id)
+            .filter(appeals::Column::MasterId.is_in(frontier.clone()))
+            .filter(appeals::Column::State.eq(AppealState::Merged.as_str()))
+            .into_tuple::<i64>()
+            .all(db)
+            .await?;
+        let next: Vec<i64> = next.into_iter().filter(|i| !all.contains(i) && *i != id).collect();
+        all.extend(&next);
+        frontier = next;
+    }
+    all.sort_unstable();
+    Ok(all)
 }
 
 async fn master_reply(db: &impl ConnectionTrait, a: &appeals::Model) -> AppResult<Option<String>> {
@@ -292,6 +330,8 @@ fn build_view(
         escalated: a.escalated_at.is_some(),
         reopen_count: a.reopen_count,
         master_id: a.master_id,
+        raised_count: 1,
+        merged_ids: None,
         info_question: a.info_question,
         reject_reason: a.reject_reason,
         reply,
@@ -325,6 +365,7 @@ fn public_detail(d: serde_json::Value) -> serde_json::Value {
         "solved",
         "public_reply",
         "master_id",
+        "raised_count",
         "live_session_id",
     ];
     match d {
@@ -633,14 +674,15 @@ pub async fn notices(
 const OPEN_EXCLUDED: [&str; 5] = ["draft", "rejected", "merged", "closed", "held_for_review"];
 const CANDIDATE_LIMIT: u64 = 500;
 
+/// Only masked text is ever scored: a hidden digit must not raise or lower a score.
 fn candidate(a: &appeals::Model) -> Candidate {
     Candidate {
         id: a.id,
         author_id: a.author_id,
         category_id: a.category_id,
         village: a.village_id.to_string(),
-        title: a.title.clone(),
-        content: a.content.clone(),
+        title: mask_text(&a.title),
+        content: mask_text(&a.content),
         lat: a.lat,
         lng: a.lng,
         submitted_at: a.created_at,
@@ -675,7 +717,21 @@ async fn suggest_for_existing(state: &AppState, id: i64) -> AppResult<Vec<Sugges
         .filter(|o| o.id != a.id)
         .map(candidate)
         .collect();
-    Ok(find_duplicates(&candidate(&a), &cands, state.clock.now()))
+    score(state, candidate(&a), cands).await
+}
+
+/// Runs the matcher off the async workers (segmenting a few hundred appeals is CPU work) with
+/// the lexicon as it stands.
+async fn score(
+    state: &AppState,
+    new: Candidate,
+    open: Vec<Candidate>,
+) -> AppResult<Vec<Suggestion>> {
+    let lex = crate::similar::store::lexicon(&state.db).await?;
+    let now = state.clock.now();
+    tokio::task::spawn_blocking(move || find_duplicates(&new, &open, now, &lex))
+        .await
+        .map_err(AppError::internal)
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -732,16 +788,10 @@ pub async fn similar(
         })
         .collect();
     // Both sides masked: the score must not depend on digits the board hides.
-    let cands: Vec<Candidate> = visible
-        .iter()
-        .map(|a| Candidate {
-            title: mask_text(&a.title),
-            content: mask_text(&a.content),
-            ..candidate(a)
-        })
-        .collect();
+    let cands: Vec<Candidate> = visible.iter().map(|a| candidate(a)).collect();
     let by_id: HashMap<i64, &&appeals::Model> = visible.iter().map(|a| (a.id, a)).collect();
-    Ok(find_duplicates(&probe, &cands, state.clock.now())
+    Ok(score(state, probe, cands)
+        .await?
         .into_iter()
         .filter_map(|s| {
             let a = by_id.get(&s.id)?;

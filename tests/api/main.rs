@@ -7,6 +7,7 @@ mod cli;
 mod cluster;
 mod common;
 mod contract;
+mod duplicates;
 mod durability;
 mod errors;
 mod live;
