@@ -56,7 +56,11 @@ impl MigrationTrait for Migration {
                         .not_null()
                         .unique_key(),
                 )
-                .col(ColumnDef::new(Synonyms::Canonical).string_len(80).not_null())
+                .col(
+                    ColumnDef::new(Synonyms::Canonical)
+                        .string_len(80)
+                        .not_null(),
+                )
                 .col(ColumnDef::new(Synonyms::Source).string_len(8).not_null())
                 .col(ColumnDef::new(Synonyms::CreatedBy).big_integer().null())
                 .col(
@@ -75,8 +79,12 @@ impl MigrationTrait for Migration {
                 Synonyms::Source,
             ]);
             for (term, canonical) in chunk {
-                q.values([term.as_str().into(), canonical.as_str().into(), "seed".into()])
-                    .map_err(|e| DbErr::Custom(e.to_string()))?;
+                q.values([
+                    term.as_str().into(),
+                    canonical.as_str().into(),
+                    "seed".into(),
+                ])
+                .map_err(|e| DbErr::Custom(e.to_string()))?;
             }
             m.exec_stmt(q).await?;
         }

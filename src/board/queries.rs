@@ -231,7 +231,10 @@ pub async fn merged_into(db: &impl ConnectionTrait, id: i64) -> AppResult<Vec<i6
             .into_tuple::<i64>()
             .all(db)
             .await?;
-        let next: Vec<i64> = next.into_iter().filter(|i| !all.contains(i) && *i != id).collect();
+        let next: Vec<i64> = next
+            .into_iter()
+            .filter(|i| !all.contains(i) && *i != id)
+            .collect();
         all.extend(&next);
         frontier = next;
     }

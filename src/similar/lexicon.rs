@@ -191,9 +191,15 @@ mod tests {
     fn bad_pairs_are_refused_with_their_field() {
         assert_eq!(SynonymPair::parse(" ", "停水").unwrap_err().0, "term");
         assert_eq!(SynonymPair::parse("停 水", "断水").unwrap_err().0, "term");
-        assert_eq!(SynonymPair::parse("停水", "停水").unwrap_err().0, "canonical");
+        assert_eq!(
+            SynonymPair::parse("停水", "停水").unwrap_err().0,
+            "canonical"
+        );
         let long = "水".repeat(TERM_MAX + 1);
-        assert_eq!(SynonymPair::parse("断水", &long).unwrap_err().0, "canonical");
+        assert_eq!(
+            SynonymPair::parse("断水", &long).unwrap_err().0,
+            "canonical"
+        );
         // Twenty characters are characters, not bytes.
         assert!(SynonymPair::parse(&"水".repeat(TERM_MAX), "停水").is_ok());
         assert_eq!(SynonymPair::parse("ＷＩＦＩ", "宽带").unwrap().term, "wifi");

@@ -18,7 +18,7 @@ const STOP_WORDS: &str = "的 了 是 在 都 也 很 和 就 还 又 着 吗 �
     相关 相关部门 部门 单位 重视 高度重视 问题 情况 事情 事 反映 来电 来电人 来电反映 市民 \
     群众反映 据称 称 表示 要求 诉求 咨询 询问 问问 想问 想 问 一下子 尽快 及时 予以 进行 \
     处理 解决 落实 核实 查明 协调 督促 管 管一管 看看 查查 查一下 问一下 原因 \
-    村民 群众 老百姓 百姓 住户 居民 人家 户 家 人";
+    村民 群众 老百姓 百姓 住户 居民 人家 户 家 人 未 无 因 致 能否 不能 能不能 通过";
 
 static STOP: LazyLock<std::collections::HashSet<&'static str>> =
     LazyLock::new(|| STOP_WORDS.split_whitespace().collect());
@@ -45,7 +45,11 @@ pub fn warm_up() {
 /// The terms of `text`, in order, repeats kept (the weights count them).
 pub fn terms(text: &str, lex: &Lexicon) -> Vec<String> {
     let text = numerals(&normalize(text));
-    let pieces: Vec<&str> = JIEBA.cut(&text, false);
+    let pieces: Vec<&str> = JIEBA
+        .cut(&text, false)
+        .into_iter()
+        .map(|t| t.word)
+        .collect();
     let pieces = join_lexicon_words(&pieces, lex);
     let mut out = Vec::new();
     let mut i = 0;
@@ -57,7 +61,9 @@ pub fn terms(text: &str, lex: &Lexicon) -> Vec<String> {
         }
         // A group number belongs to its group: 3组, 5号.
         if p.chars().all(|c| c.is_ascii_digit()) {
-            if let Some(next) = pieces.get(i).filter(|n| ["组", "号", "队"].contains(&n.as_str()))
+            if let Some(next) = pieces
+                .get(i)
+                .filter(|n| ["组", "号", "队"].contains(&n.as_str()))
             {
                 out.push(format!("{p}{next}"));
                 i += 1;
@@ -65,8 +71,39 @@ pub fn terms(text: &str, lex: &Lexicon) -> Vec<String> {
             }
         }
         out.push(lex.canonical(p).to_owned());
+        // The words inside a long one, as a search engine indexes them: 低保停了 is also 低保,
+        // 供水管道 also 管道, so a shorter telling still meets it.
+        let chars: Vec<char> = p.chars().collect();
+        if chars.len() >= 3 {
+            for n in 2..chars.len() {
+                for w in chars.windows(n) {
+                    let w: String = w.iter().collect();
+                    if (JIEBA.has_word(&w) || lex.contains(&w)) && !STOP.contains(w.as_str()) {
+                        out.push(lex.canonical(&w).to_owned());
+                    }
+                }
+            }
+        }
+        // Characters back the words off: 停发 and 停了, 故障 and 坏, share what they share.
+        for c in p.chars().filter(|c| is_han(*c)) {
+            let c = c.to_string();
+            if !STOP.contains(c.as_str()) {
+                out.push(format!("{CHAR_MARK}{c}"));
+            }
+        }
     }
     out
+}
+
+/// Marks a character term; [`super::score`] weighs those at [`super::score::CHAR_WEIGHT`].
+pub const CHAR_MARK: char = '\u{1}';
+
+fn is_han(c: char) -> bool {
+    matches!(c,
+        '\u{4E00}'..='\u{9FFF}'
+        | '\u{3400}'..='\u{4DBF}'
+        | '\u{F900}'..='\u{FAFF}'
+        | '\u{20000}'..='\u{2EBEF}')
 }
 
 /// Adjacent pieces whose concatenation is a lexicon word become that word: an admin's new
@@ -122,7 +159,10 @@ mod tests {
         assert!(b.contains(&"停水".to_owned()), "{b:?}");
         assert!(a.contains(&"3组".to_owned()) && b.contains(&"3组".to_owned()));
         for w in ["来电人", "反映", "要求", "尽快", "处理", "希望", "政府"] {
-            assert!(!a.contains(&w.to_owned()) && !b.contains(&w.to_owned()), "{w}");
+            assert!(
+                !a.contains(&w.to_owned()) && !b.contains(&w.to_owned()),
+                "{w}"
+            );
         }
         assert!(terms("希望政府领导高度重视，谢谢！", &lex).is_empty());
         assert_eq!(terms("ＷＩＦＩ", &lex), terms("wifi", &lex));
@@ -134,5 +174,17 @@ mod tests {
         let lex = Lexicon::from_pairs(&[pair]);
         let t = terms("老旧管网漏水", &lex);
         assert!(t.contains(&"水管".to_owned()), "{t:?}");
+    }
+}
+
+#[cfg(test)]
+mod debug {
+    #[test]
+    #[ignore]
+    fn print_terms() {
+        let lex = super::Lexicon::seed();
+        for line in std::env::var("T").unwrap_or_default().split('|') {
+            println!("{line}\n  {:?}", super::terms(line, &lex));
+        }
     }
 }

@@ -76,22 +76,34 @@ async fn county() -> County {
 }
 
 impl County {
-    async fn submit(&self, who: &str, category: i64, village: i64, title: &str, content: &str) -> i64 {
+    async fn submit(
+        &self,
+        who: &str,
+        category: i64,
+        village: i64,
+        title: &str,
+        content: &str,
+    ) -> i64 {
         let req = self
             .app
             .http
             .post(self.app.url("/api/v1/appeals"))
             .bearer_auth(who)
             .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
-            .json(&json!({ "title": title, "content": content, "category_id": category,
-                "village_id": village, "is_public": true }));
+            .json(
+                &json!({ "title": title, "content": content, "category_id": category,
+                "village_id": village, "is_public": true }),
+            );
         let r = self.app.send(req).await;
         assert_eq!(r.status, 201, "{:?}", r.body);
         r.body["id"].as_i64().unwrap()
     }
 
     async fn get(&self, token: &str, id: i64) -> Value {
-        let r = self.app.get(&format!("/api/v1/appeals/{id}"), Some(token)).await;
+        let r = self
+            .app
+            .get(&format!("/api/v1/appeals/{id}"), Some(token))
+            .await;
         assert_eq!(r.status, 200, "{:?}", r.body);
         r.body
     }
@@ -100,14 +112,25 @@ impl County {
         action["version"] = self.get(&self.office, id).await["version"].clone();
         let r = self
             .app
-            .post(&format!("/api/v1/appeals/{id}/actions"), Some(&self.office), action.clone())
+            .post(
+                &format!("/api/v1/appeals/{id}/actions"),
+                Some(&self.office),
+                action.clone(),
+            )
             .await;
         assert_eq!(r.status, 200, "{action}: {:?}", r.body);
         r.body
     }
 
     /// What `/appeals/similar` suggests to `who`: (id, reason).
-    async fn similar(&self, who: &str, category: i64, village: i64, title: &str, content: &str) -> Vec<(i64, String)> {
+    async fn similar(
+        &self,
+        who: &str,
+        category: i64,
+        village: i64,
+        title: &str,
+        content: &str,
+    ) -> Vec<(i64, String)> {
         let r = self
             .app
             .post(
@@ -122,7 +145,12 @@ impl County {
             .as_array()
             .unwrap()
             .iter()
-            .map(|s| (s["id"].as_i64().unwrap(), s["reason"].as_str().unwrap().to_owned()))
+            .map(|s| {
+                (
+                    s["id"].as_i64().unwrap(),
+                    s["reason"].as_str().unwrap().to_owned(),
+                )
+            })
             .collect()
     }
 }
@@ -132,7 +160,12 @@ fn suggested(view: &Value) -> Vec<(i64, String)> {
         .as_array()
         .unwrap_or_else(|| panic!("no duplicates in {view}"))
         .iter()
-        .map(|s| (s["id"].as_i64().unwrap(), s["reason"].as_str().unwrap().to_owned()))
+        .map(|s| {
+            (
+                s["id"].as_i64().unwrap(),
+                s["reason"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect()
 }
 
@@ -144,46 +177,87 @@ async fn paraphrased_repeats_are_suggested_and_merged_into_a_master_that_counts_
         .submit(&c.alice, c.water, c.shiban, "石板村停水五天了",
             "我们石板村已经停水五天了，村里的自来水管道爆了一直没人来修，老人小孩要到两公里外去挑水吃。")
         .await;
-    c.act(master, json!({ "action": "accept", "urgency": "urgent" })).await;
+    c.act(master, json!({ "action": "accept", "urgency": "urgent" }))
+        .await;
     // Same village and category, another problem: never suggested for the water cut.
     let fee = c
-        .submit(&c.carol, c.water, c.shiban, "石板村水费太贵",
-            "石板村的水费一吨要四块钱，比隔壁村贵一倍，想问问这个收费标准是怎么定的。")
+        .submit(
+            &c.carol,
+            c.water,
+            c.shiban,
+            "石板村水费太贵",
+            "石板村的水费一吨要四块钱，比隔壁村贵一倍，想问问这个收费标准是怎么定的。",
+        )
         .await;
-    c.act(fee, json!({ "action": "accept", "urgency": "general" })).await;
+    c.act(fee, json!({ "action": "accept", "urgency": "general" }))
+        .await;
 
     // Bob tells the same matter in other words: no title word in common.
     let (bob_title, bob_text) = (
         "村里没水吃",
         "石板村这几天一直没有水，听说是水管子破了，到现在也没人管，家家户户只能去很远的井里背水。",
     );
-    let before = c.similar(&c.bob, c.water, c.shiban, bob_title, bob_text).await;
-    assert_eq!(before, [(master, "similar_nearby".to_owned())], "resident before submitting");
-    let bobs = c.submit(&c.bob, c.water, c.shiban, bob_title, bob_text).await;
+    let before = c
+        .similar(&c.bob, c.water, c.shiban, bob_title, bob_text)
+        .await;
+    assert_eq!(
+        before,
+        [(master, "similar_nearby".to_owned())],
+        "resident before submitting"
+    );
+    let bobs = c
+        .submit(&c.bob, c.water, c.shiban, bob_title, bob_text)
+        .await;
     let seen = suggested(&c.get(&c.office, bobs).await);
-    assert_eq!(seen.first(), Some(&(master, "similar_nearby".to_owned())), "{seen:?}");
-    assert!(!seen.iter().any(|(id, _)| *id == fee), "hard negative: {seen:?}");
+    assert_eq!(
+        seen.first(),
+        Some(&(master, "similar_nearby".to_owned())),
+        "{seen:?}"
+    );
+    assert!(
+        !seen.iter().any(|(id, _)| *id == fee),
+        "hard negative: {seen:?}"
+    );
 
     // Alice repeats herself under another category, in the hotline's officialese: the same
     // person raising the same matter again.
     let again = c
-        .submit(&c.alice, c.roads, c.shiban, "群众反映断水",
-            "来电人反映石板村断水至今，供水管道破裂无人维修，要求尽快处理。")
+        .submit(
+            &c.alice,
+            c.roads,
+            c.shiban,
+            "群众反映断水",
+            "来电人反映石板村断水至今，供水管道破裂无人维修，要求尽快处理。",
+        )
         .await;
     let seen = suggested(&c.get(&c.office, again).await);
-    assert!(seen.contains(&(master, "same_author_recent".to_owned())), "{seen:?}");
+    assert!(
+        seen.contains(&(master, "same_author_recent".to_owned())),
+        "{seen:?}"
+    );
 
     // The office merges both into the master.
-    let merged = c.act(bobs, json!({ "action": "merge", "master_id": master })).await;
+    let merged = c
+        .act(bobs, json!({ "action": "merge", "master_id": master }))
+        .await;
     assert_eq!(merged["state"], "merged");
     assert_eq!(merged["master_id"], master);
-    c.act(again, json!({ "action": "merge", "master_id": master })).await;
+    c.act(again, json!({ "action": "merge", "master_id": master }))
+        .await;
 
     // The children keep their record and history, and show their master.
     let child = c.get(&c.bob, bobs).await;
-    assert_eq!((child["status"].as_str(), child["master_id"].as_i64()), (Some("merged"), Some(master)));
+    assert_eq!(
+        (child["status"].as_str(), child["master_id"].as_i64()),
+        (Some("merged"), Some(master))
+    );
     assert_eq!(child["title"], bob_title);
-    let actions: Vec<&str> = child["timeline"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    let actions: Vec<&str> = child["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
     assert_eq!(actions, ["submit", "merge"]);
     assert_eq!(child["raised_count"], 1);
 
@@ -191,8 +265,16 @@ async fn paraphrased_repeats_are_suggested_and_merged_into_a_master_that_counts_
     let m = c.get(&c.office, master).await;
     assert_eq!(m["raised_count"], 3, "{m}");
     assert_eq!(m["merged_ids"], json!([bobs, again]));
-    assert_eq!(m["state"], "accepted", "the master's own state is untouched");
-    let merges: Vec<&Value> = m["timeline"].as_array().unwrap().iter().filter(|e| e["action"] == "merge").collect();
+    assert_eq!(
+        m["state"], "accepted",
+        "the master's own state is untouched"
+    );
+    let merges: Vec<&Value> = m["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "merge")
+        .collect();
     assert_eq!(merges.len(), 2);
     assert_eq!(merges[0]["detail"]["merged_id"], bobs);
     assert_eq!(merges[1]["detail"]["raised_count"], 3);
@@ -201,17 +283,46 @@ async fn paraphrased_repeats_are_suggested_and_merged_into_a_master_that_counts_
     let mine = c.get(&c.alice, master).await;
     assert_eq!(mine["raised_count"], 3);
     assert!(mine.get("merged_ids").is_none(), "{mine}");
-    assert!(mine["timeline"].as_array().unwrap().iter().all(|e| e["detail"].get("merged_id").is_none()));
+    assert!(mine["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["detail"].get("merged_id").is_none()));
 
     // The matter is counted once: the board shows the master and not its children, and the
     // office's open list no longer holds them.
-    let board = c.app.get(&format!("/api/v1/board?village_id={}&limit=50", c.shiban), None).await;
-    let on_board: Vec<i64> = board.body["items"].as_array().unwrap().iter().map(|i| i["id"].as_i64().unwrap()).collect();
-    assert!(on_board.contains(&master) && !on_board.contains(&bobs), "{on_board:?}");
-    let inbox = c.app.get("/api/v1/office/appeals?state=submitted", Some(&c.office)).await;
+    let board = c
+        .app
+        .get(
+            &format!("/api/v1/board?village_id={}&limit=50", c.shiban),
+            None,
+        )
+        .await;
+    let on_board: Vec<i64> = board.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_i64().unwrap())
+        .collect();
+    assert!(
+        on_board.contains(&master) && !on_board.contains(&bobs),
+        "{on_board:?}"
+    );
+    let inbox = c
+        .app
+        .get("/api/v1/office/appeals?state=submitted", Some(&c.office))
+        .await;
     assert_eq!(inbox.status, 200, "{:?}", inbox.body);
-    let waiting: Vec<i64> = inbox.body["items"].as_array().unwrap().iter().map(|i| i["id"].as_i64().unwrap()).collect();
-    assert!(!waiting.contains(&bobs) && !waiting.contains(&again), "{waiting:?}");
+    let waiting: Vec<i64> = inbox.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_i64().unwrap())
+        .collect();
+    assert!(
+        !waiting.contains(&bobs) && !waiting.contains(&again),
+        "{waiting:?}"
+    );
 
     // A far village needs a closer text than the same village does.
     let far = c.similar(&c.bob, c.water, c.far, bob_title, bob_text).await;
@@ -225,32 +336,70 @@ async fn admins_maintain_the_synonym_lexicon_and_suggestions_follow_it() {
     assert_eq!(list.status, 200, "{:?}", list.body);
     let seeded = list.body.as_array().unwrap();
     assert!(seeded.len() >= 300, "{}", seeded.len());
-    assert!(seeded.iter().any(|s| s["term"] == "断水" && s["canonical"] == "停水" && s["source"] == "seed"));
-    assert!(seeded.iter().any(|s| s["term"] == "废弃物" && s["canonical"] == "垃圾"));
-    assert_eq!(c.app.get("/api/v1/synonyms", Some(&c.office)).await.status, 403);
+    assert!(seeded
+        .iter()
+        .any(|s| s["term"] == "断水" && s["canonical"] == "停水" && s["source"] == "seed"));
+    assert!(seeded
+        .iter()
+        .any(|s| s["term"] == "废弃物" && s["canonical"] == "垃圾"));
+    assert_eq!(
+        c.app.get("/api/v1/synonyms", Some(&c.office)).await.status,
+        403
+    );
 
     let ferry = c.submit(&c.alice, c.roads, c.shiban, "渡船", "渡船").await;
-    c.act(ferry, json!({ "action": "accept", "urgency": "general" })).await;
+    c.act(ferry, json!({ "action": "accept", "urgency": "general" }))
+        .await;
     let probe = || c.similar(&c.bob, c.roads, c.shiban, "划子", "划子");
     assert!(probe().await.is_empty(), "no word in common yet");
 
     let added = c
         .app
-        .post("/api/v1/synonyms", Some(&c.admin), json!({ "term": " 划子 ", "canonical": "渡船" }))
+        .post(
+            "/api/v1/synonyms",
+            Some(&c.admin),
+            json!({ "term": " 划子 ", "canonical": "渡船" }),
+        )
         .await;
     assert_eq!(added.status, 201, "{:?}", added.body);
-    assert_eq!((added.body["term"].as_str(), added.body["source"].as_str()), (Some("划子"), Some("admin")));
-    assert_eq!(probe().await, [(ferry, "similar_nearby".to_owned())], "scored as one word now");
+    assert_eq!(
+        (added.body["term"].as_str(), added.body["source"].as_str()),
+        (Some("划子"), Some("admin"))
+    );
+    assert_eq!(
+        probe().await,
+        [(ferry, "similar_nearby".to_owned())],
+        "scored as one word now"
+    );
 
     for (body, status, field) in [
         (json!({ "term": "划子", "canonical": "小船" }), 409, None),
-        (json!({ "term": "", "canonical": "渡船" }), 422, Some("term")),
-        (json!({ "term": "小 船", "canonical": "渡船" }), 422, Some("term")),
-        (json!({ "term": "渡船", "canonical": "渡船" }), 422, Some("canonical")),
-        (json!({ "term": "船".repeat(21), "canonical": "渡船" }), 422, Some("term")),
+        (
+            json!({ "term": "", "canonical": "渡船" }),
+            422,
+            Some("term"),
+        ),
+        (
+            json!({ "term": "小 船", "canonical": "渡船" }),
+            422,
+            Some("term"),
+        ),
+        (
+            json!({ "term": "渡船", "canonical": "渡船" }),
+            422,
+            Some("canonical"),
+        ),
+        (
+            json!({ "term": "船".repeat(21), "canonical": "渡船" }),
+            422,
+            Some("term"),
+        ),
         (json!({ "term": "小船" }), 422, Some("canonical")),
     ] {
-        let r = c.app.post("/api/v1/synonyms", Some(&c.admin), body.clone()).await;
+        let r = c
+            .app
+            .post("/api/v1/synonyms", Some(&c.admin), body.clone())
+            .await;
         assert_eq!(r.status, status, "{body}: {:?}", r.body);
         if status == 409 {
             assert_eq!(r.code(), "synonym_exists");
@@ -272,5 +421,10 @@ async fn admins_maintain_the_synonym_lexicon_and_suggestions_follow_it() {
     // A seeded pair can be removed too.
     assert_eq!(delete("断水").await.status, 204);
     let list = c.app.get("/api/v1/synonyms", Some(&c.admin)).await;
-    assert!(!list.body.as_array().unwrap().iter().any(|s| s["term"] == "断水"));
+    assert!(!list
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["term"] == "断水"));
 }
