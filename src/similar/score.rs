@@ -3,7 +3,7 @@
 //! category and the new one), so the words every appeal of a kind uses (村, 水 among water
 //! appeals) count little and the ones that tell matters apart count much. Cosine of the
 //! weighted vectors, so a short second telling is not punished for its length.
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// What a character term weighs beside a word: enough to join paraphrases that share
 /// characters (开裂 / 裂缝), too little to join appeals that share only their topic's
@@ -41,10 +41,11 @@ impl Idf {
     }
 }
 
-/// A weighted term vector.
+/// A weighted term vector. Ordered, so that sums run in one order and the same texts always
+/// score exactly the same (a hash map's order would change the last bits).
 #[derive(Debug, Clone, Default)]
 pub struct Weighted {
-    weights: HashMap<String, f64>,
+    weights: BTreeMap<String, f64>,
     norm: f64,
 }
 
@@ -54,7 +55,7 @@ impl Weighted {
         for t in terms {
             *tf.entry(t.as_str()).or_default() += 1;
         }
-        let weights: HashMap<String, f64> = tf
+        let weights: BTreeMap<String, f64> = tf
             .into_iter()
             .map(|(t, n)| {
                 let kind = if t.starts_with(super::terms::CHAR_MARK) {
