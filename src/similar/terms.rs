@@ -37,11 +37,6 @@ static JIEBA: LazyLock<Jieba> = LazyLock::new(|| {
     j
 });
 
-/// Loads the segmenter now rather than on the first request.
-pub fn warm_up() {
-    LazyLock::force(&JIEBA);
-}
-
 /// The terms of `text`, in order, repeats kept (the weights count them).
 pub fn terms(text: &str, lex: &Lexicon) -> Vec<String> {
     let text = numerals(&normalize(text));
@@ -177,14 +172,3 @@ mod tests {
     }
 }
 
-#[cfg(test)]
-mod debug {
-    #[test]
-    #[ignore]
-    fn print_terms() {
-        let lex = super::Lexicon::seed();
-        for line in std::env::var("T").unwrap_or_default().split('|') {
-            println!("{line}\n  {:?}", super::terms(line, &lex));
-        }
-    }
-}
