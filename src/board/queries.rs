@@ -216,30 +216,55 @@ async fn handled_before(
 /// Appeals merged into `id`, directly or through an appeal merged into it (a master that was
 /// itself merged later), in id order. Derived from the records, never a counter.
 pub async fn merged_into(db: &impl ConnectionTrait, id: i64) -> AppResult<Vec<i64>> {
-    let mut all = Vec::new();
-    let mut frontier = vec![id];
-    // Merges go into earlier appeals only, so the chain is short; the bound keeps it so.
+    let mut all: Vec<i64> = merged_under(db, &[id])
+        .await?
+        .into_iter()
+        .map(|(child, _)| child)
+        .collect();
+    all.sort_unstable();
+    Ok(all)
+}
+
+/// For each of `ids`, how many appeals are merged into it (as [`merged_into`] counts them).
+async fn merged_counts(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<HashMap<i64, i64>> {
+    let mut counts = HashMap::new();
+    for (_, root) in merged_under(db, ids).await? {
+        *counts.entry(root).or_default() += 1;
+    }
+    Ok(counts)
+}
+
+/// (merged appeal, the one of `roots` it is merged under), level by level.
+async fn merged_under(db: &impl ConnectionTrait, roots: &[i64]) -> AppResult<Vec<(i64, i64)>> {
+    let mut root_of: HashMap<i64, i64> = roots.iter().map(|&r| (r, r)).collect();
+    let mut out = Vec::new();
+    let mut frontier = roots.to_vec();
+    // Merges go into earlier appeals only, so chains are short; the bound keeps them so.
     for _ in 0..8 {
         if frontier.is_empty() {
             break;
         }
-        let next: Vec<i64> = appeals::Entity::find()
+        let rows: Vec<(i64, Option<i64>)> = appeals::Entity::find()
             .select_only()
             .column(appeals::Column::Id)
+            .column(appeals::Column::MasterId)
             .filter(appeals::Column::MasterId.is_in(frontier.clone()))
             .filter(appeals::Column::State.eq(AppealState::Merged.as_str()))
-            .into_tuple::<i64>()
+            .into_tuple()
             .all(db)
             .await?;
-        let next: Vec<i64> = next
-            .into_iter()
-            .filter(|i| !all.contains(i) && *i != id)
-            .collect();
-        all.extend(&next);
-        frontier = next;
+        frontier.clear();
+        for (child, master) in rows {
+            let Some(root) = master.and_then(|m| root_of.get(&m).copied()) else {
+                continue;
+            };
+            if root_of.insert(child, root).is_none() {
+                out.push((child, root));
+                frontier.push(child);
+            }
+        }
     }
-    all.sort_unstable();
-    Ok(all)
+    Ok(out)
 }
 
 async fn master_reply(db: &impl ConnectionTrait, a: &appeals::Model) -> AppResult<Option<String>> {
@@ -497,6 +522,8 @@ pub struct AppealSummary {
     pub reopen_count: i32,
     pub extension_requested_until: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// How many times the matter was raised: 1 + the appeals merged into this one.
+    pub raised_count: i64,
 }
 
 impl From<appeals::Model> for AppealSummary {
@@ -513,6 +540,7 @@ impl From<appeals::Model> for AppealSummary {
             deadline_at: a.deadline_at,
             overdue: a.overdue_at.is_some(),
             escalated: a.escalated_at.is_some(),
+            raised_count: 1,
             reopen_count: a.reopen_count,
             extension_requested_until: a.extension_requested_until,
             created_at: a.created_at,
@@ -573,7 +601,7 @@ async fn staff_list(
     if let Some(c) = q.cursor {
         cond = cond.add(appeals::Column::Id.lt(c));
     }
-    let items: Vec<AppealSummary> = appeals::Entity::find()
+    let mut items: Vec<AppealSummary> = appeals::Entity::find()
         .filter(cond)
         .order_by_desc(appeals::Column::Id)
         .limit(limit)
@@ -582,6 +610,11 @@ async fn staff_list(
         .into_iter()
         .map(Into::into)
         .collect();
+    let ids: Vec<i64> = items.iter().map(|i| i.id).collect();
+    let merged = merged_counts(&state.db, &ids).await?;
+    for i in &mut items {
+        i.raised_count += merged.get(&i.id).copied().unwrap_or(0);
+    }
     let next = next_cursor(&items, limit, |v| v.id);
     Ok(Page {
         items,

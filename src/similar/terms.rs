@@ -171,4 +171,3 @@ mod tests {
         assert!(t.contains(&"水管".to_owned()), "{t:?}");
     }
 }
-

@@ -308,6 +308,22 @@ async fn paraphrased_repeats_are_suggested_and_merged_into_a_master_that_counts_
         on_board.contains(&master) && !on_board.contains(&bobs),
         "{on_board:?}"
     );
+    let accepted = c
+        .app
+        .get("/api/v1/office/appeals?state=accepted", Some(&c.office))
+        .await;
+    let row = accepted.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == master)
+        .cloned();
+    assert_eq!(
+        row.map(|r| r["raised_count"].clone()),
+        Some(json!(3)),
+        "the office's list: {:?}",
+        accepted.body
+    );
     let inbox = c
         .app
         .get("/api/v1/office/appeals?state=submitted", Some(&c.office))
