@@ -79,6 +79,7 @@ pub enum ErrorCode {
     SessionUnassigned,
     StageBusy,
     StageEmpty,
+    SynonymExists,
     Unauthenticated,
     UnsupportedMediaType,
     ValidationFailed,

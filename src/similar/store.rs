@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use super::lexicon::{Lexicon, SynonymPair};
 use crate::auth::Caller;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::state::AppState;
 
 /// One entry of the lexicon as admins see it.
@@ -79,7 +79,7 @@ pub async fn add(
         .await?;
     if let Some(e) = exists {
         return Err(AppError::conflict(
-            "synonym_exists",
+            ErrorCode::SynonymExists,
             format!("`{}` is already a synonym of `{}`", e.term, e.canonical),
         ));
     }
