@@ -1,4 +1,59 @@
 use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
+
+pub use super::appeals::AppealState;
+
+/// An action of the closed loop without its data, named as clients send it and as events
+/// store it.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    EnumIter,
+    DeriveActiveEnum,
+    strum::Display,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(StringLen::None)",
+    rename_all = "snake_case"
+)]
+pub enum ActionKind {
+    Submit,
+    Hold,
+    Release,
+    RequestInfo,
+    ProvideInfo,
+    Accept,
+    Reject,
+    Merge,
+    Assign,
+    Sign,
+    Return,
+    Reassign,
+    RequestExtension,
+    ApproveExtension,
+    RefuseExtension,
+    Reply,
+    ApproveReply,
+    SendBack,
+    Rate,
+    Reopen,
+    AutoClose,
+    Close,
+    MarkOverdue,
+    Escalate,
+}
 
 /// Append-only: rows are inserted, never updated or deleted.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -7,9 +62,9 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
     pub appeal_id: i64,
-    pub action: String,
-    pub from_state: String,
-    pub to_state: String,
+    pub action: ActionKind,
+    pub from_state: AppealState,
+    pub to_state: AppealState,
     pub actor_id: Option<i64>,
     pub actor_role: String,
     pub department_id: Option<i64>,

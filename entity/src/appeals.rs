@@ -1,4 +1,98 @@
 use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Where an appeal is in its life. Stored as its snake_case name; the transitions between
+/// states are the board's (`src/board/workflow.rs`).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    EnumIter,
+    DeriveActiveEnum,
+    strum::Display,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(StringLen::None)",
+    rename_all = "snake_case"
+)]
+pub enum AppealState {
+    /// Being composed; `submit` is the first transition.
+    Draft,
+    /// Passed the content check, awaiting the office.
+    Submitted,
+    /// The content check flagged it; a person must clear it.
+    HeldForReview,
+    /// The office asked the resident for more; the clock is stopped.
+    InfoRequested,
+    /// The office accepted it and set its urgency.
+    Accepted,
+    /// Terminal: refused, with a reason.
+    Rejected,
+    /// Terminal: a duplicate of a master appeal.
+    Merged,
+    /// Assigned to a lead department with a deadline.
+    Assigned,
+    /// The lead department signed for it.
+    Signed,
+    /// The department handed it back to the office with a reason code.
+    Returned,
+    /// The department replied; the office reviews the reply.
+    Replied,
+    /// The reply is public; awaiting the resident's rating.
+    Published,
+    /// The resident rated the handling unsatisfied; the office decides.
+    RatedUnsatisfied,
+    /// Terminal: the loop is done.
+    Closed,
+    /// Sent back for rework after an unsatisfied rating; like `assigned`.
+    Reopened,
+}
+
+/// What the public and the resident call an appeal's state (`board_status` stores it for the
+/// appeals on the board).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    EnumIter,
+    DeriveActiveEnum,
+    strum::Display,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(StringLen::None)",
+    rename_all = "snake_case"
+)]
+pub enum PublicStatus {
+    Received,
+    InfoRequested,
+    Processing,
+    Replied,
+    Closed,
+    Rejected,
+    Merged,
+}
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "appeals")]
@@ -16,15 +110,13 @@ pub struct Model {
     /// AES-GCM ciphertext of the resident's contact phone.
     pub contact_phone_enc: Option<String>,
     pub is_public: bool,
-    pub state: String,
+    pub state: AppealState,
     /// Derived from `is_public` and `state` on every change: shown on the public board.
     pub on_board: bool,
     /// Derived likewise: `processing`, `replied` or `closed` while on the board.
-    pub board_status: Option<String>,
+    pub board_status: Option<PublicStatus>,
     pub urgency: Option<String>,
     pub lead_department_id: Option<i64>,
-    /// Comma-separated department ids (few, and read with the appeal).
-    pub assisting_department_ids: String,
     pub deadline_at: Option<DateTimeUtc>,
     pub accepted_at: Option<DateTimeUtc>,
     pub assigned_at: Option<DateTimeUtc>,

@@ -1,4 +1,5 @@
 //! sea-orm entities: one file per table, no logic (model logic lives in the server crate).
+pub mod appeal_assisting_departments;
 pub mod appeal_events;
 pub mod appeal_grams;
 pub mod appeals;

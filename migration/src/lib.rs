@@ -8,6 +8,7 @@ mod m20261122_000004_live_rooms;
 mod m20261201_000005_masked_search_index;
 mod m20261201_000006_one_rate_action;
 mod m20261201_120001_user_token_version;
+mod m20261201_220001_assisting_departments;
 mod m20261201_260001_synonyms;
 
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000005_masked_search_index::Migration),
             Box::new(m20261201_120001_user_token_version::Migration),
             Box::new(m20261201_000006_one_rate_action::Migration),
+            Box::new(m20261201_220001_assisting_departments::Migration),
             Box::new(m20261201_260001_synonyms::Migration),
         ]
     }

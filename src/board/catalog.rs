@@ -39,7 +39,7 @@ impl From<categories::Model> for Category {
             id: m.id,
             name: m.name,
             default_department_id: m.default_department_id,
-            suggested_urgency: m.suggested_urgency.as_deref().and_then(Urgency::parse),
+            suggested_urgency: m.suggested_urgency.as_deref().and_then(|u| u.parse().ok()),
         }
     }
 }
@@ -74,7 +74,7 @@ pub async fn create_category(
     let m = categories::ActiveModel {
         name: Set(name),
         default_department_id: Set(req.default_department_id),
-        suggested_urgency: Set(req.suggested_urgency.map(|u| u.as_str().to_string())),
+        suggested_urgency: Set(req.suggested_urgency.map(|u| u.to_string())),
         created_at: Set(now),
         ..Default::default()
     }

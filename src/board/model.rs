@@ -5,7 +5,11 @@ use entity::appeals;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::workflow::{Action, ActionKind, ActorRole, AppealState, Urgency};
+use sea_orm::Iterable;
+
+use super::workflow::{
+    Action, ActionKind, ActorRole, AppealState, PublicStatus, StateRules, Urgency,
+};
 use crate::auth::{Caller, Role};
 use crate::error::{AppError, AppResult};
 use crate::extract::from_value;
@@ -28,12 +32,9 @@ pub struct Appeal {
 
 impl Appeal {
     pub fn from_row(row: appeals::Model) -> AppResult<Appeal> {
-        let state = AppealState::parse(&row.state).ok_or_else(|| {
-            AppError::internal(anyhow::anyhow!("appeal {} in unknown state", row.id))
-        })?;
         Ok(Appeal {
-            state,
-            urgency: row.urgency.as_deref().and_then(Urgency::parse),
+            state: row.state,
+            urgency: row.urgency.as_deref().and_then(|u| u.parse().ok()),
             extension_requested_until: row
                 .extension_requested_until
                 .as_deref()
@@ -43,20 +44,51 @@ impl Appeal {
     }
 }
 
-/// The assisting departments of an appeal, from the `,3,5,` column.
-pub fn assisting_ids(a: &appeals::Model) -> Vec<i64> {
-    a.assisting_department_ids
-        .split(',')
-        .filter_map(|p| p.trim().parse().ok())
-        .collect()
+/// The states in which the handling deadline counts down, from [`StateRules::clock_running`].
+pub fn running_states() -> impl Iterator<Item = AppealState> {
+    AppealState::iter().filter(|s| s.clock_running())
 }
 
-/// The states in which the handling deadline counts down, from [`AppealState::clock_running`].
-pub fn running_states() -> impl Iterator<Item = &'static str> {
-    AppealState::ALL
-        .into_iter()
-        .filter(|s| s.clock_running())
-        .map(AppealState::as_str)
+/// What the public and the resident call a state.
+pub fn public_status(state: AppealState) -> PublicStatus {
+    use AppealState as S;
+    match state {
+        S::Draft | S::Submitted | S::HeldForReview => PublicStatus::Received,
+        S::InfoRequested => PublicStatus::InfoRequested,
+        S::Accepted | S::Assigned | S::Signed | S::Returned | S::Replied | S::Reopened => {
+            PublicStatus::Processing
+        }
+        S::Published | S::RatedUnsatisfied => PublicStatus::Replied,
+        S::Closed => PublicStatus::Closed,
+        S::Rejected => PublicStatus::Rejected,
+        S::Merged => PublicStatus::Merged,
+    }
+}
+
+/// Whether a public appeal in this state is on the board: accepted and after, unless rejected
+/// or merged.
+pub fn shown_on_board(state: AppealState) -> bool {
+    matches!(
+        public_status(state),
+        PublicStatus::Processing | PublicStatus::Replied | PublicStatus::Closed
+    )
+}
+
+/// Where an appeal stands on the public board: `None` when it is not there. Stored beside the
+/// state on every change (so the board can be read in index order), computed only here.
+pub fn board_projection(is_public: bool, state: AppealState) -> Option<PublicStatus> {
+    (is_public && shown_on_board(state)).then(|| public_status(state))
+}
+
+/// The statuses the board shows, in workflow order, each once.
+pub fn board_statuses() -> Vec<PublicStatus> {
+    let mut out = Vec::new();
+    for s in AppealState::iter().filter_map(|s| board_projection(true, s)) {
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    out
 }
 
 /// Who acts, as the transition table knows them.
@@ -289,8 +321,45 @@ mod tests {
     }
 
     #[test]
+    fn the_board_shows_accepted_appeals_until_rejected_or_merged() {
+        use AppealState as S;
+        let shown: Vec<_> = AppealState::iter().filter(|s| shown_on_board(*s)).collect();
+        assert_eq!(
+            shown,
+            [
+                S::Accepted,
+                S::Assigned,
+                S::Signed,
+                S::Returned,
+                S::Replied,
+                S::Published,
+                S::RatedUnsatisfied,
+                S::Closed,
+                S::Reopened
+            ]
+        );
+        assert_eq!(
+            board_statuses(),
+            [
+                PublicStatus::Processing,
+                PublicStatus::Replied,
+                PublicStatus::Closed
+            ]
+        );
+        assert_eq!(board_projection(false, S::Closed), None);
+        assert_eq!(public_status(S::HeldForReview), PublicStatus::Received);
+    }
+
+    #[test]
     fn running_states_follow_the_clock() {
         let running: Vec<_> = running_states().collect();
-        assert_eq!(running, ["assigned", "signed", "reopened"]);
+        assert_eq!(
+            running,
+            [
+                AppealState::Assigned,
+                AppealState::Signed,
+                AppealState::Reopened
+            ]
+        );
     }
 }

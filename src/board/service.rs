@@ -108,7 +108,7 @@ pub async fn submit(
     let now = state.clock.now();
     let submitter = Submitter {
         user_id: author.user_id,
-        role: ActorRole::Resident.as_str(),
+        role: ActorRole::Resident.into(),
         reason: None,
         detail: None,
     };
@@ -228,12 +228,11 @@ async fn insert_prepared(
         lng: Set(p.lng),
         contact_phone_enc: Set(p.phone_enc),
         is_public: Set(p.is_public),
-        state: Set(to.as_str().into()),
-        on_board: Set(board_projection(p.is_public, to.as_str()).is_some()),
-        board_status: Set(board_projection(p.is_public, to.as_str()).map(Into::into)),
+        state: Set(to),
+        on_board: Set(board_projection(p.is_public, to).is_some()),
+        board_status: Set(board_projection(p.is_public, to)),
         urgency: Set(None),
         lead_department_id: Set(None),
-        assisting_department_ids: Set(String::new()),
         deadline_at: Set(None),
         accepted_at: Set(None),
         assigned_at: Set(None),

@@ -2,7 +2,10 @@
 //! write gate), [`apply`] that reads the appeal and its facts, asks [`decide`] and writes the
 //! change under the version guard with its event, the event writer, and the search index.
 use chrono::{DateTime, Utc};
-use entity::{appeal_events, appeal_grams, appeals, departments, supervision_notices};
+use entity::{
+    appeal_assisting_departments, appeal_events, appeal_grams, appeals, departments,
+    supervision_notices,
+};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
@@ -71,10 +74,10 @@ pub async fn apply(
     let facts = facts(&w.txn, &action).await?;
     let change = decide(&a, &action, &actor, &calendar, now, &facts)?;
     let mut set = change.set;
-    let board = board_projection(a.row.is_public, change.to.as_str());
-    set.state = Set(change.to.as_str().into());
+    let board = board_projection(a.row.is_public, change.to);
+    set.state = Set(change.to);
     set.on_board = Set(board.is_some());
-    set.board_status = Set(board.map(Into::into));
+    set.board_status = Set(board);
     set.version = Set(a.row.version + 1);
     set.updated_at = Set(now);
     let res = appeals::Entity::update_many()
@@ -90,6 +93,9 @@ pub async fn apply(
             .await?
             .ok_or(AppError::NotFound)?;
         return Err(stale(&now_row));
+    }
+    if let Some(ids) = &change.assisting {
+        set_assisting(&w.txn, a.row.id, ids).await?;
     }
     if change.reindex.is_some() || change.reply_change.is_some() {
         let content = change.reindex.as_deref().unwrap_or(&a.row.content);
@@ -183,6 +189,29 @@ async fn merged_into_master(
     .await
 }
 
+/// Replaces the appeal's assisting departments, keeping their order.
+async fn set_assisting(txn: &DatabaseTransaction, appeal_id: i64, ids: &[i64]) -> AppResult<()> {
+    appeal_assisting_departments::Entity::delete_many()
+        .filter(appeal_assisting_departments::Column::AppealId.eq(appeal_id))
+        .exec(txn)
+        .await?;
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let rows =
+        ids.iter().zip(0..).map(
+            |(&dept, position)| appeal_assisting_departments::ActiveModel {
+                appeal_id: Set(appeal_id),
+                department_id: Set(dept),
+                position: Set(position),
+            },
+        );
+    appeal_assisting_departments::Entity::insert_many(rows)
+        .exec_without_returning(txn)
+        .await?;
+    Ok(())
+}
+
 /// Records a notice for the appeal's lead department, inside the caller's transaction.
 async fn notice(
     txn: &impl ConnectionTrait,
@@ -221,7 +250,7 @@ fn stale(a: &appeals::Model) -> AppError {
             "the appeal changed since you read it: it is now `{}` at version {}; reload and retry",
             a.state, a.version
         ),
-        a.state.clone(),
+        a.state.to_string(),
         a.version,
     )
 }
@@ -277,7 +306,7 @@ pub async fn record(
         action,
         from,
         to,
-        (actor.user_id, actor.role.as_str(), actor.department_id),
+        (actor.user_id, actor.role.into(), actor.department_id),
         reason,
         detail,
         now,
@@ -301,9 +330,9 @@ pub async fn record_as(
 ) -> AppResult<()> {
     appeal_events::ActiveModel {
         appeal_id: Set(appeal_id),
-        action: Set(action.as_str().into()),
-        from_state: Set(from.as_str().into()),
-        to_state: Set(to.as_str().into()),
+        action: Set(action),
+        from_state: Set(from),
+        to_state: Set(to),
         actor_id: Set(actor_id),
         actor_role: Set(actor_role.into()),
         department_id: Set(department_id),

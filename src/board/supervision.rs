@@ -74,7 +74,7 @@ pub async fn run_once(state: &AppState) -> AppResult<Round> {
 
     let rating_cutoff = now - chrono::Duration::days(settings.rating_days);
     let unrated = Condition::all()
-        .add(appeals::Column::State.eq(AppealState::Published.as_str()))
+        .add(appeals::Column::State.eq(AppealState::Published))
         .add(appeals::Column::PublishedAt.lt(rating_cutoff));
     let mut after = Some(0);
     while let Some(last) = after {

@@ -78,110 +78,50 @@
 //! - The deadline clock runs only in `assigned`, `signed` and `reopened`, and
 //!   `mark_overdue`/`escalate` are allowed exactly there.
 
-use std::fmt;
-
 use chrono::NaiveDate;
+use sea_orm::EnumIter;
 use serde::{Deserialize, Serialize};
+use strum::{Display, EnumString, IntoStaticStr};
 
-/// Where an appeal is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum AppealState {
-    /// Being composed; `submit` is the first transition.
-    Draft,
-    /// Passed the content check, awaiting the office.
-    Submitted,
-    /// The content check flagged it; a person must clear it.
-    HeldForReview,
-    /// The office asked the resident for more; the clock is stopped.
-    InfoRequested,
-    /// The office accepted it and set its urgency.
-    Accepted,
-    /// Terminal: refused, with a reason.
-    Rejected,
-    /// Terminal: a duplicate of a master appeal.
-    Merged,
-    /// Assigned to a lead department with a deadline.
-    Assigned,
-    /// The lead department signed for it.
-    Signed,
-    /// The department handed it back to the office with a reason code.
-    Returned,
-    /// The department replied; the office reviews the reply.
-    Replied,
-    /// The reply is public; awaiting the resident's rating.
-    Published,
-    /// The resident rated the handling unsatisfied; the office decides.
-    RatedUnsatisfied,
-    /// Terminal: the loop is done.
-    Closed,
-    /// Sent back for rework after an unsatisfied rating; like `assigned`.
-    Reopened,
+pub use entity::appeal_events::ActionKind;
+pub use entity::appeals::{AppealState, PublicStatus};
+
+/// What the workflow reads from a state. The enum lives with its table (stored as its name);
+/// the rules about it live here.
+pub trait StateRules {
+    /// No action leaves a terminal state.
+    fn is_terminal(&self) -> bool;
+    /// Whether the handling deadline counts down in this state.
+    fn clock_running(&self) -> bool;
 }
 
-impl AppealState {
-    pub const ALL: [AppealState; 15] = [
-        Self::Draft,
-        Self::Submitted,
-        Self::HeldForReview,
-        Self::InfoRequested,
-        Self::Accepted,
-        Self::Rejected,
-        Self::Merged,
-        Self::Assigned,
-        Self::Signed,
-        Self::Returned,
-        Self::Replied,
-        Self::Published,
-        Self::RatedUnsatisfied,
-        Self::Closed,
-        Self::Reopened,
-    ];
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Draft => "draft",
-            Self::Submitted => "submitted",
-            Self::HeldForReview => "held_for_review",
-            Self::InfoRequested => "info_requested",
-            Self::Accepted => "accepted",
-            Self::Rejected => "rejected",
-            Self::Merged => "merged",
-            Self::Assigned => "assigned",
-            Self::Signed => "signed",
-            Self::Returned => "returned",
-            Self::Replied => "replied",
-            Self::Published => "published",
-            Self::RatedUnsatisfied => "rated_unsatisfied",
-            Self::Closed => "closed",
-            Self::Reopened => "reopened",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|st| st.as_str() == s)
-    }
-
-    /// No action leaves a terminal state.
-    pub const fn is_terminal(self) -> bool {
+impl StateRules for AppealState {
+    fn is_terminal(&self) -> bool {
         matches!(self, Self::Rejected | Self::Merged | Self::Closed)
     }
 
-    /// Whether the handling deadline counts down in this state.
-    pub const fn clock_running(self) -> bool {
+    fn clock_running(&self) -> bool {
         matches!(self, Self::Assigned | Self::Signed | Self::Reopened)
     }
 }
 
-impl fmt::Display for AppealState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// Who performs an action. `Resident` is the appeal's author.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    EnumIter,
+    Display,
+    EnumString,
+    IntoStaticStr,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ActorRole {
     Resident,
     Office,
@@ -190,32 +130,24 @@ pub enum ActorRole {
     System,
 }
 
-impl ActorRole {
-    pub const ALL: [ActorRole; 4] = [Self::Resident, Self::Office, Self::Handler, Self::System];
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Resident => "resident",
-            Self::Office => "office",
-            Self::Handler => "handler",
-            Self::System => "system",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|r| r.as_str() == s)
-    }
-}
-
-impl fmt::Display for ActorRole {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// Urgency set at acceptance; the reply is due within this many working days.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    EnumIter,
+    Display,
+    EnumString,
+    IntoStaticStr,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Urgency {
     Urgent,
     TimeLimited,
@@ -223,8 +155,6 @@ pub enum Urgency {
 }
 
 impl Urgency {
-    pub const ALL: [Urgency; 3] = [Self::Urgent, Self::TimeLimited, Self::General];
-
     pub const fn working_days(self) -> u32 {
         match self {
             Self::Urgent => 1,
@@ -232,23 +162,26 @@ impl Urgency {
             Self::General => 7,
         }
     }
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Urgent => "urgent",
-            Self::TimeLimited => "time_limited",
-            Self::General => "general",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|u| u.as_str() == s)
-    }
 }
 
 /// The resident's verdict on the handling.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    EnumIter,
+    Display,
+    EnumString,
+    IntoStaticStr,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Rating {
     Satisfied,
     BasicallySatisfied,
@@ -256,29 +189,30 @@ pub enum Rating {
 }
 
 impl Rating {
-    pub const ALL: [Rating; 3] = [Self::Satisfied, Self::BasicallySatisfied, Self::Unsatisfied];
-
     /// Published satisfaction rates count "basically satisfied" as satisfied.
     pub const fn counts_as_satisfied(self) -> bool {
         !matches!(self, Self::Unsatisfied)
     }
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Satisfied => "satisfied",
-            Self::BasicallySatisfied => "basically_satisfied",
-            Self::Unsatisfied => "unsatisfied",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|r| r.as_str() == s)
-    }
 }
 
 /// Why a department hands an appeal back to the office.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    EnumIter,
+    Display,
+    EnumString,
+    IntoStaticStr,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ReturnReason {
     NotOurRemit,
     NeedsOtherDepartment,
@@ -286,30 +220,6 @@ pub enum ReturnReason {
     Duplicate,
     /// Needs a free-text note.
     Other,
-}
-
-impl ReturnReason {
-    pub const ALL: [ReturnReason; 5] = [
-        Self::NotOurRemit,
-        Self::NeedsOtherDepartment,
-        Self::InsufficientInformation,
-        Self::Duplicate,
-        Self::Other,
-    ];
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::NotOurRemit => "not_our_remit",
-            Self::NeedsOtherDepartment => "needs_other_department",
-            Self::InsufficientInformation => "insufficient_information",
-            Self::Duplicate => "duplicate",
-            Self::Other => "other",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|r| r.as_str() == s)
-    }
 }
 
 /// An action with the data it carries: each variant holds its own payload, so one parse of the
@@ -442,104 +352,6 @@ impl Action {
             } => Some(note),
             _ => None,
         }
-    }
-}
-
-/// An action without its data, named as clients send it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ActionKind {
-    Submit,
-    Hold,
-    Release,
-    RequestInfo,
-    ProvideInfo,
-    Accept,
-    Reject,
-    Merge,
-    Assign,
-    Sign,
-    Return,
-    Reassign,
-    RequestExtension,
-    ApproveExtension,
-    RefuseExtension,
-    Reply,
-    ApproveReply,
-    SendBack,
-    Rate,
-    Reopen,
-    AutoClose,
-    Close,
-    MarkOverdue,
-    Escalate,
-}
-
-impl ActionKind {
-    pub const ALL: [ActionKind; 24] = [
-        Self::Submit,
-        Self::Hold,
-        Self::Release,
-        Self::RequestInfo,
-        Self::ProvideInfo,
-        Self::Accept,
-        Self::Reject,
-        Self::Merge,
-        Self::Assign,
-        Self::Sign,
-        Self::Return,
-        Self::Reassign,
-        Self::RequestExtension,
-        Self::ApproveExtension,
-        Self::RefuseExtension,
-        Self::Reply,
-        Self::ApproveReply,
-        Self::SendBack,
-        Self::Rate,
-        Self::Reopen,
-        Self::AutoClose,
-        Self::Close,
-        Self::MarkOverdue,
-        Self::Escalate,
-    ];
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Submit => "submit",
-            Self::Hold => "hold",
-            Self::Release => "release",
-            Self::RequestInfo => "request_info",
-            Self::ProvideInfo => "provide_info",
-            Self::Accept => "accept",
-            Self::Reject => "reject",
-            Self::Merge => "merge",
-            Self::Assign => "assign",
-            Self::Sign => "sign",
-            Self::Return => "return",
-            Self::Reassign => "reassign",
-            Self::RequestExtension => "request_extension",
-            Self::ApproveExtension => "approve_extension",
-            Self::RefuseExtension => "refuse_extension",
-            Self::Reply => "reply",
-            Self::ApproveReply => "approve_reply",
-            Self::SendBack => "send_back",
-            Self::Rate => "rate",
-            Self::Reopen => "reopen",
-            Self::AutoClose => "auto_close",
-            Self::Close => "close",
-            Self::MarkOverdue => "mark_overdue",
-            Self::Escalate => "escalate",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-}
-
-impl fmt::Display for ActionKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -715,441 +527,4 @@ pub fn allowed_actions(from: AppealState, actor: ActorRole) -> Vec<ActionKind> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
-mod tests {
-    use super::*;
-    use serde::de::value::{Error as DeError, StrDeserializer};
-    use serde::de::IntoDeserializer;
-    use std::collections::{HashSet, VecDeque};
-
-    /// A valid action of the given kind.
-    fn sample(kind: ActionKind) -> Action {
-        match kind {
-            A::Submit => Action::Submit,
-            A::Hold => Action::Hold,
-            A::Release => Action::Release,
-            A::RequestInfo => Action::RequestInfo {
-                question: "具体是哪一段路？".into(),
-            },
-            A::ProvideInfo => Action::ProvideInfo { info: None },
-            A::Accept => Action::Accept {
-                urgency: Urgency::General,
-            },
-            A::Reject => Action::Reject {
-                reason: "不属于受理范围".into(),
-            },
-            A::Merge => Action::Merge { master_id: 7 },
-            A::Assign => Action::Assign {
-                lead_department_id: 3,
-                assisting_department_ids: vec![4],
-            },
-            A::Sign => Action::Sign,
-            A::Return => Action::Return {
-                reason: ReturnReason::NotOurRemit,
-                note: String::new(),
-            },
-            A::Reassign => Action::Reassign {
-                lead_department_id: 5,
-                assisting_department_ids: vec![],
-            },
-            A::RequestExtension => Action::RequestExtension {
-                reason: "需要协调供电公司".into(),
-                until: None,
-            },
-            A::ApproveExtension => Action::ApproveExtension { deadline: None },
-            A::RefuseExtension => Action::RefuseExtension { comment: None },
-            A::Reply => Action::Reply {
-                public_reply: None,
-                internal_note: None,
-            },
-            A::ApproveReply => Action::ApproveReply { private: None },
-            A::SendBack => Action::SendBack {
-                reason: "答复未说明完成时间".into(),
-            },
-            A::Rate => Action::Rate {
-                rating: Rating::Satisfied,
-                solved: None,
-                comment: None,
-            },
-            A::Reopen => Action::Reopen,
-            A::AutoClose => Action::AutoClose,
-            A::Close => Action::Close { comment: None },
-            A::MarkOverdue => Action::MarkOverdue,
-            A::Escalate => Action::Escalate,
-        }
-    }
-
-    /// A valid action that takes this row.
-    fn sample_for(row: &Transition) -> Action {
-        match row.ratings {
-            Some(ratings) => Action::Rate {
-                rating: ratings[0],
-                solved: None,
-                comment: None,
-            },
-            None => sample(row.action),
-        }
-    }
-
-    #[test]
-    fn happy_path_with_one_reopen() {
-        let steps = [
-            (Action::Submit, R::Resident, S::Submitted),
-            (
-                Action::Accept {
-                    urgency: Urgency::TimeLimited,
-                },
-                R::Office,
-                S::Accepted,
-            ),
-            (sample(A::Assign), R::Office, S::Assigned),
-            (Action::Sign, R::Handler, S::Signed),
-            (
-                Action::Reply {
-                    public_reply: None,
-                    internal_note: None,
-                },
-                R::Handler,
-                S::Replied,
-            ),
-            (
-                Action::ApproveReply { private: None },
-                R::Office,
-                S::Published,
-            ),
-            (
-                Action::Rate {
-                    rating: Rating::Unsatisfied,
-                    solved: None,
-                    comment: None,
-                },
-                R::Resident,
-                S::RatedUnsatisfied,
-            ),
-            (Action::Reopen, R::Office, S::Reopened),
-            (Action::Sign, R::Handler, S::Signed),
-            (
-                Action::Reply {
-                    public_reply: None,
-                    internal_note: None,
-                },
-                R::Handler,
-                S::Replied,
-            ),
-            (
-                Action::ApproveReply { private: None },
-                R::Office,
-                S::Published,
-            ),
-            (
-                Action::Rate {
-                    rating: Rating::Satisfied,
-                    solved: None,
-                    comment: None,
-                },
-                R::Resident,
-                S::Closed,
-            ),
-        ];
-        let mut state = S::Draft;
-        for (action, actor, expected) in steps {
-            state = next_state(state, &action, actor).unwrap();
-            assert_eq!(state, expected, "after {}", action.kind());
-        }
-        assert!(state.is_terminal());
-    }
-
-    #[test]
-    fn every_terminal_state_refuses_every_action() {
-        for state in S::ALL.into_iter().filter(|s| s.is_terminal()) {
-            assert!(allowed_actions(state, R::Office).is_empty());
-            for kind in A::ALL {
-                for actor in R::ALL {
-                    assert_eq!(
-                        next_state(state, &sample(kind), actor),
-                        Err(TransitionError::NotAllowed {
-                            state,
-                            action: kind
-                        }),
-                    );
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn only_closed_rejected_merged_are_terminal_and_others_have_exits() {
-        for state in S::ALL {
-            let has_exit = TRANSITIONS.iter().any(|r| r.from == state && r.to != state);
-            assert_eq!(!has_exit, state.is_terminal(), "{state}");
-        }
-    }
-
-    #[test]
-    fn each_action_refused_for_wrong_actors() {
-        let mut checked = 0;
-        for row in TRANSITIONS {
-            for actor in R::ALL {
-                let allowed = TRANSITIONS
-                    .iter()
-                    .any(|r| r.from == row.from && r.action == row.action && r.actor == actor);
-                if allowed {
-                    continue;
-                }
-                checked += 1;
-                assert_eq!(
-                    next_state(row.from, &sample(row.action), actor),
-                    Err(TransitionError::WrongActor {
-                        state: row.from,
-                        action: row.action,
-                        actor
-                    }),
-                    "{} {} {}",
-                    row.from,
-                    row.action,
-                    actor
-                );
-            }
-        }
-        assert!(checked > 100);
-    }
-
-    #[test]
-    fn every_row_is_reachable_and_fires() {
-        let mut seen = HashSet::from([S::Draft]);
-        let mut queue = VecDeque::from([S::Draft]);
-        while let Some(state) = queue.pop_front() {
-            for row in TRANSITIONS.iter().filter(|r| r.from == state) {
-                if seen.insert(row.to) {
-                    queue.push_back(row.to);
-                }
-            }
-        }
-        for row in TRANSITIONS {
-            assert!(
-                seen.contains(&row.from),
-                "unreachable row from {}",
-                row.from
-            );
-            assert_eq!(
-                next_state(row.from, &sample_for(row), row.actor),
-                Ok(row.to),
-                "{row:?}"
-            );
-        }
-        assert_eq!(seen.len(), S::ALL.len(), "every state is reachable");
-    }
-
-    #[test]
-    fn table_is_deterministic() {
-        let mut keys = HashSet::new();
-        for row in TRANSITIONS {
-            for rating in row
-                .ratings
-                .map_or(vec![None], |r| r.iter().map(Some).collect())
-            {
-                assert!(
-                    keys.insert((row.from, row.action, row.actor, rating)),
-                    "duplicate row {row:?}"
-                );
-            }
-        }
-        // Where two actors may do the same thing, they reach the same state.
-        for a in TRANSITIONS {
-            for b in TRANSITIONS {
-                if a.from == b.from && a.action == b.action && a.ratings == b.ratings {
-                    assert_eq!(a.to, b.to);
-                }
-            }
-        }
-        // Only `rate` splits by rating, and every rating has its row.
-        for row in TRANSITIONS {
-            assert_eq!(row.ratings.is_some(), row.action == A::Rate, "{row:?}");
-        }
-        for rating in Rating::ALL {
-            let rows = TRANSITIONS
-                .iter()
-                .filter(|r| r.ratings.is_some_and(|rs| rs.contains(&rating)))
-                .count();
-            assert_eq!(rows, 1, "{rating:?}");
-        }
-    }
-
-    #[test]
-    fn flag_only_rows_are_exactly_extension_overdue_and_escalation() {
-        let flag_kinds = [
-            A::RequestExtension,
-            A::ApproveExtension,
-            A::RefuseExtension,
-            A::MarkOverdue,
-            A::Escalate,
-        ];
-        for row in TRANSITIONS {
-            assert_eq!(
-                row.is_flag_only(),
-                flag_kinds.contains(&row.action),
-                "{row:?}"
-            );
-        }
-        for row in TRANSITIONS
-            .iter()
-            .filter(|r| matches!(r.action, A::MarkOverdue | A::Escalate))
-        {
-            assert!(row.from.clock_running());
-        }
-        for state in S::ALL.into_iter().filter(|s| s.clock_running()) {
-            assert!(allowed_actions(state, R::System).contains(&A::MarkOverdue));
-        }
-    }
-
-    #[test]
-    fn clock_runs_only_while_a_department_holds_it() {
-        let running: Vec<_> = S::ALL.into_iter().filter(|s| s.clock_running()).collect();
-        assert_eq!(running, [S::Assigned, S::Signed, S::Reopened]);
-        assert!(!S::InfoRequested.clock_running());
-    }
-
-    #[test]
-    fn doc_table_matches_transitions() {
-        let src = include_str!("workflow.rs");
-        let rows: Vec<_> = src
-            .lines()
-            .filter_map(|l| l.strip_prefix("//! | "))
-            .filter(|l| !l.starts_with("from ") && !l.starts_with("---"))
-            .map(|l| {
-                let cells: Vec<&str> = l.split('|').map(str::trim).collect();
-                // `rate (satisfied, basically_satisfied)`: the action and its ratings.
-                let (action, ratings) = match cells[1].split_once(" (") {
-                    Some((a, r)) => (a, Some(r.trim_end_matches(')'))),
-                    None => (cells[1], None),
-                };
-                let ratings: Option<Vec<Rating>> =
-                    ratings.map(|r| r.split(", ").map(|x| Rating::parse(x).unwrap()).collect());
-                (
-                    S::parse(cells[0]).unwrap(),
-                    A::parse(action).unwrap(),
-                    R::parse(cells[2]).unwrap(),
-                    S::parse(cells[3]).unwrap(),
-                    ratings,
-                )
-            })
-            .collect();
-        let table: Vec<_> = TRANSITIONS
-            .iter()
-            .map(|r| {
-                (
-                    r.from,
-                    r.action,
-                    r.actor,
-                    r.to,
-                    r.ratings.map(<[Rating]>::to_vec),
-                )
-            })
-            .collect();
-        assert_eq!(rows, table);
-    }
-
-    #[test]
-    fn errors_name_state_and_action() {
-        let err = next_state(
-            S::Submitted,
-            &Action::Reply {
-                public_reply: None,
-                internal_note: None,
-            },
-            R::Handler,
-        )
-        .unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "action `reply` is not allowed in state `submitted`"
-        );
-        let err = next_state(S::Submitted, &sample(A::Accept), R::Handler).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "a handler may not `accept` in state `submitted`"
-        );
-    }
-
-    #[test]
-    fn blank_reasons_are_refused() {
-        let blank_reject = Action::Reject {
-            reason: "  ".into(),
-        };
-        assert_eq!(
-            next_state(S::Submitted, &blank_reject, R::Office),
-            Err(TransitionError::MissingReason { action: A::Reject })
-        );
-        let other_without_note = Action::Return {
-            reason: ReturnReason::Other,
-            note: String::new(),
-        };
-        assert!(next_state(S::Assigned, &other_without_note, R::Handler).is_err());
-        let coded = Action::Return {
-            reason: ReturnReason::Duplicate,
-            note: String::new(),
-        };
-        assert_eq!(next_state(S::Assigned, &coded, R::Handler), Ok(S::Returned));
-    }
-
-    #[test]
-    fn allowed_actions_per_role() {
-        // One `rate`, as clients send it, not one entry per rating.
-        assert_eq!(allowed_actions(S::Published, R::Resident), [A::Rate]);
-        assert_eq!(
-            allowed_actions(S::Signed, R::Handler),
-            [A::Reply, A::RequestExtension]
-        );
-        assert_eq!(
-            allowed_actions(S::Reopened, R::Handler),
-            allowed_actions(S::Assigned, R::Handler)
-        );
-        assert!(allowed_actions(S::Submitted, R::Handler).is_empty());
-    }
-
-    #[test]
-    fn urgency_days() {
-        let days: Vec<u32> = Urgency::ALL.iter().map(|u| u.working_days()).collect();
-        assert_eq!(days, [1, 3, 7]);
-        assert!(Rating::BasicallySatisfied.counts_as_satisfied());
-        assert!(!Rating::Unsatisfied.counts_as_satisfied());
-    }
-
-    fn de<T: serde::de::DeserializeOwned>(s: &str) -> T {
-        let d: StrDeserializer<'_, DeError> = s.into_deserializer();
-        T::deserialize(d).unwrap()
-    }
-
-    #[test]
-    fn as_str_parse_and_serde_names_agree() {
-        for v in S::ALL {
-            assert_eq!(S::parse(v.as_str()), Some(v));
-            assert_eq!(de::<S>(v.as_str()), v);
-        }
-        for v in A::ALL {
-            assert_eq!(A::parse(v.as_str()), Some(v));
-            assert_eq!(de::<A>(v.as_str()), v);
-        }
-        for v in R::ALL {
-            assert_eq!(R::parse(v.as_str()), Some(v));
-            assert_eq!(de::<R>(v.as_str()), v);
-        }
-        for v in Urgency::ALL {
-            assert_eq!(Urgency::parse(v.as_str()), Some(v));
-            assert_eq!(de::<Urgency>(v.as_str()), v);
-        }
-        for v in Rating::ALL {
-            assert_eq!(Rating::parse(v.as_str()), Some(v));
-            assert_eq!(de::<Rating>(v.as_str()), v);
-        }
-        for v in ReturnReason::ALL {
-            assert_eq!(ReturnReason::parse(v.as_str()), Some(v));
-            assert_eq!(de::<ReturnReason>(v.as_str()), v);
-        }
-        assert_eq!(S::parse("Submitted"), None);
-        assert_eq!(
-            de::<ReturnReason>("not_our_remit"),
-            ReturnReason::NotOurRemit
-        );
-    }
-}
+mod tests;

@@ -1381,7 +1381,7 @@ async fn every_action_is_refused_to_every_role_the_table_does_not_admit() {
             ActionKind::Rate => json!({ "rating": "satisfied", "solved": true }),
             _ => json!({}),
         };
-        v["action"] = json!(k.as_str());
+        v["action"] = json!(k);
         v
     };
     // Who tries, and as whom the table sees them (None: no part in the appeal).
@@ -1399,7 +1399,7 @@ async fn every_action_is_refused_to_every_role_the_table_does_not_admit() {
         let before = b.get(&b.office, *id).await.body["version"]
             .as_i64()
             .unwrap();
-        for kind in ActionKind::ALL {
+        for kind in <ActionKind as sea_orm::Iterable>::iter() {
             for (who, token, actor) in &tries {
                 let lead_dept_set = !matches!(
                     state,
@@ -1422,8 +1422,7 @@ async fn every_action_is_refused_to_every_role_the_table_does_not_admit() {
                 assert_eq!(
                     (r.status, r.code()),
                     expected,
-                    "{who} tried {} in {state}: {:?}",
-                    kind.as_str(),
+                    "{who} tried {kind} in {state}: {:?}",
                     r.body
                 );
                 refused += 1;

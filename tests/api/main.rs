@@ -2,6 +2,7 @@
 //! Integration tests: the real app over HTTP. See `common` for how backends are chosen.
 mod auth;
 mod board;
+mod board_upgrade;
 mod browser;
 mod cli;
 mod cluster;

@@ -189,7 +189,8 @@ async fn seed(n: usize, url: Option<String>) -> anyhow::Result<()> {
         authors.push(id);
     }
     let started = Instant::now();
-    let states = ["accepted", "assigned", "signed", "published", "closed"];
+    use minxin::board::workflow::AppealState as S;
+    let states = [S::Accepted, S::Assigned, S::Signed, S::Published, S::Closed];
     let batch = 500;
     let mut done = 0;
     while done < n {
@@ -203,7 +204,7 @@ async fn seed(n: usize, url: Option<String>) -> anyhow::Result<()> {
             let (title, body) = ISSUES[k];
             let content = body.replace("{n}", &rng.gen_range(2..40).to_string());
             let state = states[rng.gen_range(0..states.len())];
-            let published = matches!(state, "published" | "closed");
+            let published = matches!(state, S::Published | S::Closed);
             let public = rng.gen_bool(0.9);
             let reply = published.then(|| "已安排人员处理，问题已解决，感谢您的反映。".to_string());
             // What the server indexes: the masked text and the reply the board shows.
@@ -223,18 +224,17 @@ async fn seed(n: usize, url: Option<String>) -> anyhow::Result<()> {
                 lng: Set(None),
                 contact_phone_enc: Set(None),
                 is_public: Set(public),
-                state: Set(state.into()),
+                state: Set(state),
                 on_board: Set(
                     public && minxin::board::queries::board_projection(true, state).is_some()
                 ),
                 board_status: Set(if public {
-                    minxin::board::queries::board_projection(true, state).map(Into::into)
+                    minxin::board::queries::board_projection(true, state)
                 } else {
                     None
                 }),
                 urgency: Set(Some("general".into())),
                 lead_department_id: Set(Some(dept)),
-                assisting_department_ids: Set(String::new()),
                 deadline_at: Set(None),
                 accepted_at: Set(Some(now)),
                 assigned_at: Set(None),
