@@ -13,6 +13,7 @@ pub fn routes() -> Routes {
     crate::calendar::routes::register(&mut r);
     crate::board::routes::register(&mut r);
     crate::channels::routes::register(&mut r);
+    crate::similar::routes::register(&mut r);
     crate::live::routes::register(&mut r);
     crate::rota::routes::register(&mut r);
     crate::notify::routes::register(&mut r);

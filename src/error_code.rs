@@ -88,6 +88,7 @@ pub enum ErrorCode {
     SessionUnassigned,
     StageBusy,
     StageEmpty,
+    SynonymExists,
     Unauthenticated,
     UnsupportedMediaType,
     UploadInterrupted,

@@ -22,6 +22,7 @@ pub mod openapi;
 pub mod ops;
 pub mod org;
 pub mod rota;
+pub mod similar;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

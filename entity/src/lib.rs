@@ -29,6 +29,7 @@ pub mod rotas;
 pub mod sensitive_words;
 pub mod subscription_consents;
 pub mod supervision_notices;
+pub mod synonyms;
 pub mod users;
 pub mod villages;
 

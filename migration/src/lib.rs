@@ -12,6 +12,7 @@ mod m20261201_220001_assisting_departments;
 mod m20261201_230001_consultations;
 mod m20261201_240001_wechat;
 mod m20261201_250001_channels;
+mod m20261201_260001_synonyms;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_230001_consultations::Migration),
             Box::new(m20261201_240001_wechat::Migration),
             Box::new(m20261201_250001_channels::Migration),
+            Box::new(m20261201_260001_synonyms::Migration),
         ]
     }
 }

@@ -2,6 +2,8 @@
 pub mod catalog;
 pub mod decide;
 pub mod duplicates;
+#[cfg(test)]
+mod duplicates_eval;
 pub mod masking;
 pub mod model;
 pub mod moderation;

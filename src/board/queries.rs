@@ -13,7 +13,7 @@ pub mod public;
 pub mod similar;
 
 pub use super::model::{board_projection, public_status};
-pub use detail::{appeal_for, my_appeals, AppealView, EventView};
+pub use detail::{appeal_for, merged_into, my_appeals, AppealView, EventView};
 pub use lists::{
     department_list, notices, office_list, AppealSummary, NoticeQuery, NoticeView, StaffQuery,
     OFFICE_INBOX,

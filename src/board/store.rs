@@ -11,7 +11,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, Qu
 
 use super::decide::{check_party, decide, Facts};
 use super::model::{Actor, Appeal};
-use super::queries::{board_projection, board_reply};
+use super::queries::{board_projection, board_reply, merged_into};
 use super::search;
 use super::workflow::{Action, ActionKind, AppealState};
 use crate::calendar::store as calendar_store;
@@ -120,6 +120,9 @@ pub async fn apply_recorded_as(
         now,
     )
     .await?;
+    if let (ActionKind::Merge, Some(master)) = (change.kind, facts.master.as_ref()) {
+        merged_into_master(&w.txn, master, a.row.id, &change.event_actor, now).await?;
+    }
     w.commit().await?;
     tracing::info!(appeal_id = a.row.id, action = %change.kind, from = %change.from, to = %change.to, "appeal transition");
     appeals::Entity::find_by_id(a.row.id)
@@ -159,6 +162,31 @@ async fn facts(txn: &DatabaseTransaction, action: &Action) -> AppResult<Facts> {
         _ => {}
     }
     Ok(facts)
+}
+
+/// The master's side of a merge, in the merge's transaction: an event that names the appeal
+/// merged into it and how many times the matter has now been raised. The master's state and
+/// version stay as they are (nothing of its own changed).
+async fn merged_into_master(
+    txn: &DatabaseTransaction,
+    master: &Appeal,
+    child_id: i64,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let raised = 1 + merged_into(txn, master.row.id).await?.len();
+    record(
+        txn,
+        master.row.id,
+        ActionKind::Merge,
+        master.state,
+        master.state,
+        actor,
+        None,
+        Some(serde_json::json!({ "merged_id": child_id, "raised_count": raised })),
+        now,
+    )
+    .await
 }
 
 /// Replaces the appeal's assisting departments, keeping their order.

@@ -10,6 +10,7 @@ mod cluster;
 mod common;
 mod consult;
 mod contract;
+mod duplicates;
 mod durability;
 mod errors;
 mod live;

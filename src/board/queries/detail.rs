@@ -55,7 +55,14 @@ pub struct AppealView {
     pub overdue: bool,
     pub escalated: bool,
     pub reopen_count: i32,
+    /// Set on a merged appeal: the master it was merged into.
     pub master_id: Option<i64>,
+    /// How many times the matter was raised: this appeal and every appeal merged into it
+    /// (and into those). 1 for an appeal nobody repeated.
+    pub raised_count: i64,
+    /// Staff only: the appeals merged into this one, directly or through another.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merged_ids: Option<Vec<i64>>,
     pub info_question: Option<String>,
     pub reject_reason: Option<String>,
     /// The department's answer: for the author once approved; for staff from when it is written.
@@ -129,6 +136,7 @@ pub async fn appeal_for(state: &AppState, caller: &Caller, id: i64) -> AppResult
     };
     let events = events_of(&state.db, &[a.id], viewer == Viewer::Author).await?;
     let master = master_reply(&state.db, &a).await?;
+    let merged = merged_into(&state.db, a.id).await?;
     let mut view = build_view(
         state,
         caller,
@@ -138,6 +146,10 @@ pub async fn appeal_for(state: &AppState, caller: &Caller, id: i64) -> AppResult
         events.into_values().next().unwrap_or_default(),
         master,
     )?;
+    view.raised_count = 1 + merged.len() as i64;
+    if viewer != Viewer::Author {
+        view.merged_ids = Some(merged);
+    }
     if viewer == Viewer::Office
         && matches!(
             view.state,
@@ -164,6 +176,63 @@ async fn handled_before(
         .one(db)
         .await?
         .is_some())
+}
+
+/// Appeals merged into `id`, directly or through an appeal merged into it (a master that was
+/// itself merged later), in id order. Derived from the records, never a counter.
+pub async fn merged_into(db: &impl ConnectionTrait, id: i64) -> AppResult<Vec<i64>> {
+    let mut all: Vec<i64> = merged_under(db, &[id])
+        .await?
+        .into_iter()
+        .map(|(child, _)| child)
+        .collect();
+    all.sort_unstable();
+    Ok(all)
+}
+
+/// For each of `ids`, how many appeals are merged into it (as [`merged_into`] counts them).
+pub(super) async fn merged_counts(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+) -> AppResult<HashMap<i64, i64>> {
+    let mut counts = HashMap::new();
+    for (_, root) in merged_under(db, ids).await? {
+        *counts.entry(root).or_default() += 1;
+    }
+    Ok(counts)
+}
+
+/// (merged appeal, the one of `roots` it is merged under), level by level.
+async fn merged_under(db: &impl ConnectionTrait, roots: &[i64]) -> AppResult<Vec<(i64, i64)>> {
+    let mut root_of: HashMap<i64, i64> = roots.iter().map(|&r| (r, r)).collect();
+    let mut out = Vec::new();
+    let mut frontier = roots.to_vec();
+    // Merges go into earlier appeals only, so chains are short; the bound keeps them so.
+    for _ in 0..8 {
+        if frontier.is_empty() {
+            break;
+        }
+        let rows: Vec<(i64, Option<i64>)> = appeals::Entity::find()
+            .select_only()
+            .column(appeals::Column::Id)
+            .column(appeals::Column::MasterId)
+            .filter(appeals::Column::MasterId.is_in(frontier.clone()))
+            .filter(appeals::Column::State.eq(AppealState::Merged))
+            .into_tuple()
+            .all(db)
+            .await?;
+        frontier.clear();
+        for (child, master) in rows {
+            let Some(root) = master.and_then(|m| root_of.get(&m).copied()) else {
+                continue;
+            };
+            if root_of.insert(child, root).is_none() {
+                out.push((child, root));
+                frontier.push(child);
+            }
+        }
+    }
+    Ok(out)
 }
 
 async fn master_reply(db: &impl ConnectionTrait, a: &appeals::Model) -> AppResult<Option<String>> {
@@ -258,6 +327,8 @@ fn build_view(
         escalated: a.escalated_at.is_some(),
         reopen_count: a.reopen_count,
         master_id: a.master_id,
+        raised_count: 1,
+        merged_ids: None,
         info_question: a.info_question,
         reject_reason: a.reject_reason,
         reply,
@@ -292,6 +363,7 @@ fn public_detail(d: serde_json::Value) -> serde_json::Value {
         "solved",
         "public_reply",
         "master_id",
+        "raised_count",
         "live_session_id",
     ];
     match d {

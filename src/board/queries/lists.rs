@@ -30,6 +30,8 @@ pub struct AppealSummary {
     pub reopen_count: i32,
     pub extension_requested_until: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// How many times the matter was raised: 1 + the appeals merged into this one.
+    pub raised_count: i64,
 }
 
 impl From<appeals::Model> for AppealSummary {
@@ -49,6 +51,7 @@ impl From<appeals::Model> for AppealSummary {
             reopen_count: a.reopen_count,
             extension_requested_until: a.extension_requested_until,
             created_at: a.created_at,
+            raised_count: 1,
         }
     }
 }
@@ -105,7 +108,7 @@ async fn staff_list(
     if let Some(c) = q.cursor {
         cond = cond.add(appeals::Column::Id.lt(c));
     }
-    let items: Vec<AppealSummary> = appeals::Entity::find()
+    let mut items: Vec<AppealSummary> = appeals::Entity::find()
         .filter(cond)
         .order_by_desc(appeals::Column::Id)
         .limit(limit)
@@ -114,6 +117,11 @@ async fn staff_list(
         .into_iter()
         .map(Into::into)
         .collect();
+    let ids: Vec<i64> = items.iter().map(|i| i.id).collect();
+    let merged = super::detail::merged_counts(&state.db, &ids).await?;
+    for i in &mut items {
+        i.raised_count += merged.get(&i.id).copied().unwrap_or(0);
+    }
     let next = next_cursor(&items, limit, |v| v.id);
     Ok(Page {
         items,

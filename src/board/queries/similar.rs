@@ -27,14 +27,15 @@ const OPEN_EXCLUDED: [AppealState; 5] = [
 ];
 const CANDIDATE_LIMIT: u64 = 500;
 
+/// Only masked text is ever scored: a hidden digit must not raise or lower a score.
 fn candidate(a: &appeals::Model) -> Candidate {
     Candidate {
         id: a.id,
         author_id: a.author_id,
         category_id: a.category_id,
         village: a.village_id.to_string(),
-        title: a.title.clone(),
-        content: a.content.clone(),
+        title: mask_text(&a.title),
+        content: mask_text(&a.content),
         lat: a.lat,
         lng: a.lng,
         submitted_at: a.created_at,
@@ -69,7 +70,21 @@ pub(super) async fn suggest_for_existing(state: &AppState, id: i64) -> AppResult
         .filter(|o| o.id != a.id)
         .map(candidate)
         .collect();
-    Ok(find_duplicates(&candidate(&a), &cands, state.clock.now()))
+    score(state, candidate(&a), cands).await
+}
+
+/// Runs the matcher off the async workers (segmenting a few hundred appeals is CPU work) with
+/// the lexicon as it stands.
+async fn score(
+    state: &AppState,
+    new: Candidate,
+    open: Vec<Candidate>,
+) -> AppResult<Vec<Suggestion>> {
+    let lex = crate::similar::store::lexicon(&state.db).await?;
+    let now = state.clock.now();
+    tokio::task::spawn_blocking(move || find_duplicates(&new, &open, now, &lex))
+        .await
+        .map_err(AppError::internal)
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -123,16 +138,10 @@ pub async fn similar(
         .filter(|a| a.author_id == caller.user_id || (a.is_public && shown_on_board(a.state)))
         .collect();
     // Both sides masked: the score must not depend on digits the board hides.
-    let cands: Vec<Candidate> = visible
-        .iter()
-        .map(|a| Candidate {
-            title: mask_text(&a.title),
-            content: mask_text(&a.content),
-            ..candidate(a)
-        })
-        .collect();
+    let cands: Vec<Candidate> = visible.iter().map(|a| candidate(a)).collect();
     let by_id: HashMap<i64, &&appeals::Model> = visible.iter().map(|a| (a.id, a)).collect();
-    Ok(find_duplicates(&probe, &cands, state.clock.now())
+    Ok(score(state, probe, cands)
+        .await?
         .into_iter()
         .filter_map(|s| {
             let a = by_id.get(&s.id)?;
