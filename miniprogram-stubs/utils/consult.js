@@ -4,8 +4,8 @@ const { query } = require('./util.js');
 
 function createConsultApi(client) {
   return {
-    list: (params) => client.get(`/api/v1/consultations${query(params)}`),
-    get: (id) => client.get(`/api/v1/consultations/${id}`),
+    list: (params, opts) => client.get(`/api/v1/consultations${query(params)}`, opts),
+    get: (id, opts) => client.get(`/api/v1/consultations/${id}`, opts),
     // One response per resident, changeable until closing; retried safely under its key.
     respond: (id, answers, key) => client.post(`/api/v1/consultations/${id}/responses`, { answers }, { idempotencyKey: key }),
     mine: () => client.get('/api/v1/my/consultations'),

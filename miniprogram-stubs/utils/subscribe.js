@@ -34,3 +34,6 @@ async function report(client, res, templates) {
 }
 
 module.exports = { askThen, accepted, report, REPORT_PATH };
+
+// Phone binding, also issue 10: POST /api/v1/me/phone {code} → the number, masked.
+module.exports.bindPhone = (client, code) => client.post('/api/v1/me/phone', { code });
