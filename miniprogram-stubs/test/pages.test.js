@@ -78,12 +78,14 @@ test('appeal form: required fields first, then the server\'s 422 shown at its fi
   p.page.onVillage({ detail: { value: 0 } });
   p.page.onTitle({ detail: { value: '路灯不亮' } });
   p.page.onContent({ detail: { value: '石门村三组路灯坏了一个月。' } });
-  p.page.onPhone({ detail: { value: '12345' } });
+  p.page.onPhone({ detail: { value: '1234' } });
   const made = await p.page.onSubmit();
   assert.equal(made, null);
   const errors = p.page.data.errors;
   assert.ok(errors.contact_phone, JSON.stringify(p.page.data));
-  assert.ok(p.text().includes(errors.contact_phone), p.text());
+  assert.equal(errors.contact_phone, '电话号码格式不对（5到20位数字）');
+  assert.ok(p.text().includes('电话号码格式不对（5到20位数字）'), p.text());
+  assert.ok(p.text().includes('请检查标红的内容'));
   // Corrected, the same form goes through once.
   p.page.onPhone({ detail: { value: '13912345678' } });
   const appeal = await p.page.onSubmit();

@@ -3,6 +3,16 @@ const config = require('../../config.js');
 
 const chars = (s) => Array.from(s || '').length;
 
+// The server's messages are English; a field it names gets its Chinese wording here.
+const FIELD_MESSAGE = {
+  title: '标题不符合要求（1到100个字）',
+  content: '内容不符合要求（1到5000个字）',
+  category_id: '请重新选择类别',
+  village_id: '请重新选择所在村',
+  address: '地址不符合要求',
+  contact_phone: '电话号码格式不对（5到20位数字）',
+};
+
 Page({
   data: {
     loading: true,
@@ -99,8 +109,11 @@ Page({
       wx.redirectTo({ url: `/pages/appeal-detail/index?id=${appeal.id}` });
       return appeal;
     } catch (e) {
-      const patch = { submitting: false, formError: e.message };
-      if (e.status === 422 && e.field) patch[`errors.${e.field}`] = e.message;
+      const patch = { submitting: false, formError: e.network ? e.message : '提交没有成功，请检查后再试' };
+      if (e.status === 422 && e.field) {
+        patch[`errors.${e.field}`] = FIELD_MESSAGE[e.field] || e.message;
+        patch.formError = '请检查标红的内容';
+      }
       this.setData(patch);
       return null;
     }
