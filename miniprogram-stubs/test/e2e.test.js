@@ -89,6 +89,35 @@ test('an appeal submitted through a 503 and a cut connection is made exactly onc
   }
 });
 
+test('a resubmission of the same form after every retry was lost makes no second appeal', async () => {
+  const proxy = await startProxy(srv.base);
+  try {
+    const p = phone(proxy.base);
+    await p.api.me();
+    const { category, village } = await catalog(h);
+    const isAppeal = (req) => req.method === 'POST' && req.url === '/api/v1/appeals';
+    // The first attempt and its three retries all reach the server; every answer is lost.
+    for (let i = 0; i < 4; i++) proxy.fail(isAppeal, 'cut');
+    const form = appealForm(p.api);
+    const title = `电费多收${Date.now()}`;
+    const draft = { title, content: '这个月电费比上月多了一倍。', category_id: category.id, village_id: village.id };
+    await assert.rejects(form.submit(draft), (e) => e.network === true);
+    assert.equal(p.wx.calls.toasts.length, 1, 'the user is told once');
+    // The user taps submit again on the same form.
+    const appeal = await form.submit(draft);
+    assert.equal(appeal.title, title);
+    const keys = new Set(proxy.seen.filter((s) => s.url === '/api/v1/appeals').map((s) => s.key));
+    assert.equal(keys.size, 1);
+    const mine = await p.api.myAppeals();
+    assert.equal(mine.items.filter((a) => a.title === title).length, 1, 'exactly one appeal');
+    // A new form (another appeal) gets a new key.
+    form.reset();
+    assert.ok(!keys.has(form.key()));
+  } finally {
+    await proxy.close();
+  }
+});
+
 test('a POST without an idempotency key is not retried after a cut connection', async () => {
   const proxy = await startProxy(srv.base);
   try {
