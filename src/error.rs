@@ -7,10 +7,12 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+pub use crate::error_code::ErrorCode;
+
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error("{message}")]
-    BadRequest { code: &'static str, message: String },
+    BadRequest { code: ErrorCode, message: String },
     #[error("{field}: {message}")]
     Validation { field: String, message: String },
     #[error("authentication required")]
@@ -18,19 +20,19 @@ pub enum AppError {
     #[error("access token is invalid or expired")]
     InvalidToken,
     #[error("{message}")]
-    Unauthorized { code: &'static str, message: String },
+    Unauthorized { code: ErrorCode, message: String },
     #[error("your role may not do this")]
     Forbidden,
     #[error("{message}")]
-    ForbiddenWith { code: &'static str, message: String },
+    ForbiddenWith { code: ErrorCode, message: String },
     #[error("not found")]
     NotFound,
     #[error("{message}")]
-    Conflict { code: &'static str, message: String },
+    Conflict { code: ErrorCode, message: String },
     /// A conflict with the record's current state, which the client needs to recover.
     #[error("{message}")]
     StateConflict {
-        code: &'static str,
+        code: ErrorCode,
         message: String,
         state: String,
         version: Option<i32>,
@@ -41,18 +43,18 @@ pub enum AppError {
     UnsupportedMediaType,
     #[error("{message}")]
     TooManyRequests {
-        code: &'static str,
+        code: ErrorCode,
         message: String,
         retry_after_secs: u64,
     },
     #[error("{message}")]
     Unavailable {
-        code: &'static str,
+        code: ErrorCode,
         message: String,
         retry_after_secs: u64,
     },
     #[error("{message}")]
-    BadGateway { code: &'static str, message: String },
+    BadGateway { code: ErrorCode, message: String },
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -86,34 +88,48 @@ impl AppError {
             message: message.into(),
         }
     }
-    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn conflict(code: ErrorCode, message: impl Into<String>) -> Self {
         Self::Conflict {
             code,
             message: message.into(),
+        }
+    }
+    /// The optimistic version guard failed: someone changed the record since the caller read
+    /// it. The answer carries the record's state and version so the client can reload.
+    pub fn version_conflict(
+        message: impl Into<String>,
+        state: impl Into<String>,
+        version: i32,
+    ) -> Self {
+        Self::StateConflict {
+            code: ErrorCode::VersionConflict,
+            message: message.into(),
+            state: state.into(),
+            version: Some(version),
         }
     }
     pub fn internal(e: impl Into<anyhow::Error>) -> Self {
         Self::Internal(e.into())
     }
 
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::BadRequest { code, .. } => code,
-            Self::Validation { .. } => "validation_failed",
-            Self::Unauthenticated => "unauthenticated",
-            Self::InvalidToken => "invalid_token",
-            Self::Unauthorized { code, .. } => code,
-            Self::Forbidden => "forbidden",
-            Self::ForbiddenWith { code, .. } => code,
-            Self::NotFound => "not_found",
-            Self::Conflict { code, .. } => code,
-            Self::StateConflict { code, .. } => code,
-            Self::PayloadTooLarge { .. } => "payload_too_large",
-            Self::UnsupportedMediaType => "unsupported_media_type",
-            Self::TooManyRequests { code, .. } => code,
-            Self::Unavailable { code, .. } => code,
-            Self::BadGateway { code, .. } => code,
-            Self::Internal(_) => "internal_error",
+            Self::BadRequest { code, .. } => *code,
+            Self::Validation { .. } => ErrorCode::ValidationFailed,
+            Self::Unauthenticated => ErrorCode::Unauthenticated,
+            Self::InvalidToken => ErrorCode::InvalidToken,
+            Self::Unauthorized { code, .. } => *code,
+            Self::Forbidden => ErrorCode::Forbidden,
+            Self::ForbiddenWith { code, .. } => *code,
+            Self::NotFound => ErrorCode::NotFound,
+            Self::Conflict { code, .. } => *code,
+            Self::StateConflict { code, .. } => *code,
+            Self::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
+            Self::UnsupportedMediaType => ErrorCode::UnsupportedMediaType,
+            Self::TooManyRequests { code, .. } => *code,
+            Self::Unavailable { code, .. } => *code,
+            Self::BadGateway { code, .. } => *code,
+            Self::Internal(_) => ErrorCode::InternalError,
         }
     }
 
@@ -132,7 +148,7 @@ impl AppError {
         };
         ErrorBody {
             error: ErrorDetail {
-                code: self.code().to_string(),
+                code: self.code().as_str().to_string(),
                 message,
                 field,
                 state,
@@ -163,7 +179,7 @@ impl From<crate::broker::BrokerError> for AppError {
     fn from(e: crate::broker::BrokerError) -> Self {
         tracing::error!(error = %format!("{:#}", anyhow::Error::from(e)), "broker unavailable");
         Self::Unavailable {
-            code: "broker_unavailable",
+            code: ErrorCode::BrokerUnavailable,
             message: "a shared service is briefly unavailable; try again in a moment".into(),
             retry_after_secs: BROKER_RETRY_AFTER_SECS,
         }
@@ -179,9 +195,13 @@ impl AppError {
             // `{:#}` prints the whole cause chain; the client sees none of it.
             Self::Internal(e) => tracing::error!(error = %format!("{e:#}"), "internal error"),
             _ if status.is_server_error() => {
-                tracing::error!(status = status.as_u16(), code = self.code(), error = %self, "server error")
+                tracing::error!(status = status.as_u16(), code = self.code().as_str(), error = %self, "server error")
             }
-            _ => tracing::info!(status = status.as_u16(), code = self.code(), "client error"),
+            _ => tracing::info!(
+                status = status.as_u16(),
+                code = self.code().as_str(),
+                "client error"
+            ),
         }
     }
 }
@@ -297,7 +317,7 @@ mod tests {
             "{log}"
         );
         let log = logged(AppError::BadGateway {
-            code: "wechat_error",
+            code: ErrorCode::WechatError,
             message: "WeChat refused the app secret".into(),
         });
         assert!(

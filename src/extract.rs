@@ -7,7 +7,7 @@ use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
 use serde::de::DeserializeOwned;
 
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 use crate::state::AppState;
 
 pub struct ApiJson<T>(pub T);
@@ -79,7 +79,7 @@ fn classify(e: serde_path_to_error::Error<serde_json::Error>) -> AppError {
         AppError::validation(field, message)
     } else {
         AppError::BadRequest {
-            code: "invalid_json",
+            code: ErrorCode::InvalidJson,
             message: format!("request body is not valid JSON: {message}"),
         }
     }

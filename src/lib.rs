@@ -10,6 +10,7 @@ pub mod crypto;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod error_code;
 pub mod extract;
 pub mod jobs;
 pub mod live;

@@ -13,6 +13,7 @@ use utoipa::ToSchema;
 use super::tokens::{issue_pair, LoginResponse};
 use super::Role;
 use crate::crypto::{random_token, sha256_hex};
+use crate::error::ErrorCode;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
@@ -102,7 +103,7 @@ async fn ensure_department(db: &impl ConnectionTrait, id: i64) -> AppResult<()> 
 
 fn invalid(msg: &str) -> AppError {
     AppError::BadRequest {
-        code: "invitation_invalid",
+        code: ErrorCode::InvitationInvalid,
         message: msg.into(),
     }
 }
@@ -125,7 +126,7 @@ async fn ensure_another_admin(txn: &impl ConnectionTrait, user_id: i64) -> AppRe
         return Ok(());
     }
     Err(AppError::conflict(
-        "last_admin",
+        ErrorCode::LastAdmin,
         "you are the only admin: invite another admin and let them redeem first",
     ))
 }

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::tokens::{issue_pair, LoginResponse};
 use super::Role;
 use crate::crypto::sha256_hex;
+use crate::error::ErrorCode;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::wechat::client::WechatError;
@@ -44,7 +45,7 @@ pub async fn check_rate(state: &AppState, client: &str) -> AppResult<()> {
     if n > state.settings.auth.login_per_minute {
         tracing::warn!(client, "login rate limit reached");
         return Err(AppError::TooManyRequests {
-            code: "rate_limited",
+            code: ErrorCode::RateLimited,
             message: "too many login attempts from this address; wait a minute".into(),
             retry_after_secs: 60,
         });
@@ -146,7 +147,7 @@ async fn cached(state: &AppState, key: &str) -> AppResult<Option<Exchanged>> {
 
 fn unavailable(msg: &str) -> AppError {
     AppError::Unavailable {
-        code: "wechat_unavailable",
+        code: ErrorCode::WechatUnavailable,
         message: format!("{msg}; try again shortly"),
         retry_after_secs: 5,
     }
@@ -155,16 +156,16 @@ fn unavailable(msg: &str) -> AppError {
 pub fn map_wechat_error(e: WechatError) -> AppError {
     match e {
         WechatError::InvalidCode(_) => AppError::Unauthorized {
-            code: "wechat_code_invalid",
+            code: ErrorCode::WechatCodeInvalid,
             message: "the login code is invalid or already used; call wx.login for a new one"
                 .into(),
         },
         WechatError::UserBlocked => AppError::ForbiddenWith {
-            code: "wechat_user_blocked",
+            code: ErrorCode::WechatUserBlocked,
             message: "WeChat has restricted this account".into(),
         },
         WechatError::RateLimited => AppError::TooManyRequests {
-            code: "wechat_rate_limited",
+            code: ErrorCode::WechatRateLimited,
             message: "WeChat is limiting logins right now; try again shortly".into(),
             retry_after_secs: 10,
         },
@@ -173,14 +174,14 @@ pub fn map_wechat_error(e: WechatError) -> AppError {
             unavailable("WeChat is unavailable")
         }
         WechatError::NotConfigured => AppError::Unavailable {
-            code: "wechat_not_configured",
+            code: ErrorCode::WechatNotConfigured,
             message: "WeChat login is not configured on this server".into(),
             retry_after_secs: 300,
         },
         WechatError::Other { errcode, errmsg } => {
             tracing::error!(errcode, errmsg = %errmsg, "wechat code2session refused our request");
             AppError::BadGateway {
-                code: "wechat_error",
+                code: ErrorCode::WechatError,
                 message: "WeChat refused the login exchange".into(),
             }
         }

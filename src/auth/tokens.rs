@@ -14,6 +14,7 @@ use utoipa::ToSchema;
 use super::jwt::JwtKeys;
 use super::roles::Role;
 use crate::crypto::{random_token, sha256_hex};
+use crate::error::ErrorCode;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
@@ -106,7 +107,7 @@ pub async fn issue_pair<C: ConnectionTrait>(
 
 fn invalid_refresh() -> AppError {
     AppError::Unauthorized {
-        code: "invalid_refresh_token",
+        code: ErrorCode::InvalidRefreshToken,
         message: "refresh token is unknown, expired or revoked; log in again".into(),
     }
 }
@@ -168,7 +169,7 @@ pub async fn refresh(state: &AppState, token: &str) -> AppResult<LoginResponse> 
         Refreshed::Reused { user_id } => {
             tracing::warn!(user_id, "refresh token reused; login revoked");
             Err(AppError::Unauthorized {
-                code: "refresh_token_reused",
+                code: ErrorCode::RefreshTokenReused,
                 message:
                     "this refresh token was already used; every session of this login is revoked"
                         .into(),

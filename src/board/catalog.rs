@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::workflow::Urgency;
+use crate::error::ErrorCode;
 use crate::error::{AppError, AppResult};
 
 /// One-line names: trimmed, 1..=max characters, no control characters.
@@ -66,7 +67,7 @@ pub async fn create_category(
         .is_some()
     {
         return Err(AppError::conflict(
-            "category_exists",
+            ErrorCode::CategoryExists,
             format!("category {name:?} exists"),
         ));
     }
@@ -164,7 +165,7 @@ pub async fn create_village(
         .is_some()
     {
         return Err(AppError::conflict(
-            "village_exists",
+            ErrorCode::VillageExists,
             format!("{township} {name} exists"),
         ));
     }

@@ -14,6 +14,7 @@ use super::workflow::{
     next_state, Action, ActionKind, ActorRole, AppealState, ReturnReason, TransitionError,
 };
 use crate::calendar::workdays::{WorkCalendar, TIMEZONE};
+use crate::error::ErrorCode;
 use crate::error::{AppError, AppResult};
 
 /// What the store read for rules that look beyond the appeal itself.
@@ -117,7 +118,7 @@ pub fn decide(
         Action::RefuseExtension { comment } => {
             if row.extension_requested_until.is_none() {
                 return Err(AppError::conflict(
-                    "no_extension_pending",
+                    ErrorCode::NoExtensionPending,
                     "no extension request is waiting",
                 ));
             }
@@ -230,13 +231,13 @@ pub fn transition_error(e: TransitionError) -> AppError {
     use TransitionError as T;
     match e {
         T::NotAllowed { state, action } => AppError::StateConflict {
-            code: "invalid_transition",
+            code: ErrorCode::InvalidTransition,
             message: format!("`{action}` is not allowed while the appeal is `{state}`"),
             state: state.as_str().into(),
             version: None,
         },
         T::WrongActor { .. } => AppError::ForbiddenWith {
-            code: "action_not_permitted",
+            code: ErrorCode::ActionNotPermitted,
             message: e.to_string(),
         },
         T::MissingReason { .. } => AppError::validation("reason", e.to_string()),
@@ -323,7 +324,10 @@ fn deadline_from(
     start: DateTime<Utc>,
 ) -> AppResult<DateTime<Utc>> {
     let u = a.urgency.ok_or_else(|| {
-        AppError::conflict("no_urgency", "accept the appeal with an urgency first")
+        AppError::conflict(
+            ErrorCode::NoUrgency,
+            "accept the appeal with an urgency first",
+        )
     })?;
     Ok(calendar.deadline_for(start, u.working_days()))
 }
@@ -430,16 +434,16 @@ fn request_extension(
     let deadline = a
         .row
         .deadline_at
-        .ok_or_else(|| AppError::conflict("no_deadline", "the appeal has no deadline"))?;
+        .ok_or_else(|| AppError::conflict(ErrorCode::NoDeadline, "the appeal has no deadline"))?;
     if now > deadline {
         return Err(AppError::conflict(
-            "deadline_passed",
+            ErrorCode::DeadlinePassed,
             "an extension must be asked for before the deadline",
         ));
     }
     if a.row.extension_requested_until.is_some() {
         return Err(AppError::conflict(
-            "extension_pending",
+            ErrorCode::ExtensionPending,
             "an extension request is already waiting",
         ));
     }
@@ -462,7 +466,10 @@ fn request_extension(
 /// and clears the overdue and escalation marks.
 fn approve_extension(d: &mut Draft, a: &Appeal, date: Option<NaiveDate>) -> AppResult<()> {
     let requested = a.extension_requested_until.ok_or_else(|| {
-        AppError::conflict("no_extension_pending", "no extension request is waiting")
+        AppError::conflict(
+            ErrorCode::NoExtensionPending,
+            "no extension request is waiting",
+        )
     })?;
     let date = date.unwrap_or(requested);
     if a.row.deadline_at.map(local_date).is_some_and(|c| date <= c) {

@@ -18,6 +18,7 @@ use super::model::{assisting_ids, running_states};
 use super::search::query_grams;
 use super::workflow::{allowed_actions, ActionKind, ActorRole, AppealState};
 use crate::auth::{Caller, Role};
+use crate::error::ErrorCode;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
@@ -873,7 +874,7 @@ pub async fn check_read_rate(state: &AppState, client: &str) -> AppResult<()> {
     };
     if n > max {
         return Err(AppError::TooManyRequests {
-            code: "rate_limited",
+            code: ErrorCode::RateLimited,
             message: "too many board requests from this address; wait a minute".into(),
             retry_after_secs: 60,
         });

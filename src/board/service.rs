@@ -25,6 +25,7 @@ use super::model::optional_text;
 pub use super::model::{
     checked_text, Actor, CONTENT_MAX, MAX_ASSISTING, REASON_MAX, REPLY_MAX, TITLE_MAX,
 };
+use crate::error::ErrorCode;
 
 #[derive(Deserialize, Serialize, ToSchema, Clone)]
 pub struct NewAppeal {
@@ -324,7 +325,7 @@ async fn replay(
     };
     if row.request_hash != request_hash {
         return Err(AppError::conflict(
-            "idempotency_key_reused",
+            ErrorCode::IdempotencyKeyReused,
             "this Idempotency-Key was used for a different appeal; use a new key",
         ));
     }

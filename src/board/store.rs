@@ -188,15 +188,14 @@ async fn notice(
 }
 
 fn stale(a: &appeals::Model) -> AppError {
-    AppError::StateConflict {
-        code: "version_conflict",
-        message: format!(
+    AppError::version_conflict(
+        format!(
             "the appeal changed since you read it: it is now `{}` at version {}; reload and retry",
             a.state, a.version
         ),
-        state: a.state.clone(),
-        version: Some(a.version),
-    }
+        a.state.clone(),
+        a.version,
+    )
 }
 
 /// Replaces the appeal's search grams. Only what the board shows is indexed (see

@@ -207,7 +207,7 @@ pub struct TrtcGrant {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WsError {
-    pub code: String,
+    pub code: crate::error::ErrorCode,
     pub message: String,
     /// The `seq` of the client message this answers.
     pub in_reply_to: Option<u64>,

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::queue::{DeferOutcome, QueueError, WaitingQueue};
 use crate::config::LiveSettings;
+use crate::error::ErrorCode;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RoomConfig {
@@ -201,18 +202,18 @@ pub enum RoomError {
 }
 
 impl RoomError {
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            RoomError::QueueFull(_) => "queue_full",
-            RoomError::Paused => "intake_paused",
-            RoomError::Ended => "session_ended",
-            RoomError::Empty => "queue_empty",
-            RoomError::StageBusy => "stage_busy",
-            RoomError::StageEmpty => "stage_empty",
-            RoomError::NotCalled => "not_called",
-            RoomError::NotWaiting => "not_waiting",
-            RoomError::OnStage => "on_stage",
-            RoomError::Invalid(_) => "invalid",
+            RoomError::QueueFull(_) => ErrorCode::QueueFull,
+            RoomError::Paused => ErrorCode::IntakePaused,
+            RoomError::Ended => ErrorCode::SessionEnded,
+            RoomError::Empty => ErrorCode::QueueEmpty,
+            RoomError::StageBusy => ErrorCode::StageBusy,
+            RoomError::StageEmpty => ErrorCode::StageEmpty,
+            RoomError::NotCalled => ErrorCode::NotCalled,
+            RoomError::NotWaiting => ErrorCode::NotWaiting,
+            RoomError::OnStage => ErrorCode::OnStage,
+            RoomError::Invalid(_) => ErrorCode::Invalid,
         }
     }
 }

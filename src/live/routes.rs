@@ -16,6 +16,7 @@ use super::Live;
 use crate::auth::guard::Routes;
 use crate::auth::{Access, Caller, Role};
 use crate::crypto::{random_token, sha256_hex};
+use crate::error::ErrorCode;
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::state::AppState;
 
@@ -57,7 +58,7 @@ pub struct TicketResponse {
 
 fn not_your_session() -> AppError {
     AppError::ForbiddenWith {
-        code: "not_your_session",
+        code: ErrorCode::NotYourSession,
         message: "another leader hosts this session".into(),
     }
 }
@@ -92,7 +93,7 @@ pub async fn ticket(
     };
     if !s.is_live() && role == "resident" {
         return Err(AppError::conflict(
-            "session_not_live",
+            ErrorCode::SessionNotLive,
             format!(
                 "the session is {}; the queue opens when it goes live",
                 s.status
@@ -101,7 +102,7 @@ pub async fn ticket(
     }
     if matches!(s.status.as_str(), "ended" | "missed" | "cancelled") {
         return Err(AppError::conflict(
-            "session_not_live",
+            ErrorCode::SessionNotLive,
             format!("the session is {}", s.status),
         ));
     }
@@ -156,7 +157,7 @@ pub async fn connect(
         .take(&ticket_key(&q.ticket))
         .await?
         .ok_or(AppError::Unauthorized {
-            code: "invalid_ticket",
+            code: ErrorCode::InvalidTicket,
             message: "the ticket is unknown, used or expired; ask for a new one".into(),
         })?;
     let ticket: Ticket = serde_json::from_slice(&bytes).map_err(AppError::internal)?;
@@ -171,7 +172,7 @@ pub async fn connect(
     }
     let (res, session, stream) =
         actix_ws::handle(&req, body).map_err(|_| AppError::BadRequest {
-            code: "websocket_required",
+            code: ErrorCode::WebsocketRequired,
             message: "this endpoint speaks WebSocket only".into(),
         })?;
     let stream = stream.max_frame_size(state.settings.live.max_frame_bytes);
@@ -207,7 +208,7 @@ pub async fn media(
     });
     let not_on_stage = || {
         AppError::conflict(
-            "not_on_stage",
+            ErrorCode::NotOnStage,
             "media credentials are issued only during your turn",
         )
     };

@@ -10,10 +10,11 @@ use super::protocol::ClientMsg;
 use super::room::Command;
 use super::store::{self, Broadcast, LiveError};
 use super::ws::Ticket;
+use crate::error::ErrorCode;
 use crate::state::AppState;
 
 /// The worker finished the client message numbered `.0`; with the error to answer, if any.
-pub(super) type Reply = (u64, Option<(String, String)>);
+pub(super) type Reply = (u64, Option<(ErrorCode, String)>);
 
 /// A command that cannot complete in this time is answered with an error (each broker call is
 /// bounded too; this also covers compare-and-set retries and the database).
@@ -35,7 +36,7 @@ pub(super) async fn work(
             Ok(Ok(())) => None,
             Ok(Err(e)) => Some(e),
             Err(_) => Some((
-                "broker_unavailable".to_string(),
+                ErrorCode::BrokerUnavailable,
                 "the room could not be reached in time; try again".to_string(),
             )),
         };
@@ -50,14 +51,14 @@ async fn dispatch(
     sessions: &dyn SessionDirectory,
     t: &Ticket,
     msg: ClientMsg,
-) -> Result<(), (String, String)> {
+) -> Result<(), (ErrorCode, String)> {
     let role = t.conn_role();
     let host_only = |r: ConnRole| {
         if r.is_host() {
             Ok(())
         } else {
             Err((
-                "forbidden".to_string(),
+                ErrorCode::Forbidden,
                 "only the session's hosts may do this".to_string(),
             ))
         }
@@ -66,7 +67,7 @@ async fn dispatch(
         if r == ConnRole::Resident {
             Ok(())
         } else {
-            Err(("forbidden".to_string(), "only residents queue".to_string()))
+            Err((ErrorCode::Forbidden, "only residents queue".to_string()))
         }
     };
     let cmd = match msg {
@@ -78,7 +79,7 @@ async fn dispatch(
             let registered = sessions
                 .registered_topic(&state.db, t.session_id, t.user_id)
                 .await
-                .map_err(|e| ("internal".to_string(), internal(e)))?;
+                .map_err(|e| (ErrorCode::InternalError, internal(e)))?;
             let topic = registered
                 .clone()
                 .or(topic.map(|s| s.chars().take(200).collect()));
@@ -135,7 +136,7 @@ async fn check_still_host(
     state: &AppState,
     sessions: &dyn SessionDirectory,
     t: &Ticket,
-) -> Result<(), (String, String)> {
+) -> Result<(), (ErrorCode, String)> {
     if t.conn_role() != ConnRole::Leader {
         return Ok(());
     }
@@ -143,7 +144,7 @@ async fn check_still_host(
         Ok(())
     } else {
         Err((
-            "not_session_leader".into(),
+            ErrorCode::NotSessionLeader,
             "the session was reassigned: you no longer host it".into(),
         ))
     }
@@ -153,7 +154,7 @@ async fn current_leader(
     state: &AppState,
     sessions: &dyn SessionDirectory,
     t: &Ticket,
-) -> Result<Option<i64>, (String, String)> {
+) -> Result<Option<i64>, (ErrorCode, String)> {
     sessions
         .session(&state.db, t.session_id)
         .await
@@ -167,11 +168,11 @@ async fn signal(
     sessions: &dyn SessionDirectory,
     t: &Ticket,
     payload: serde_json::Value,
-) -> Result<(), (String, String)> {
+) -> Result<(), (ErrorCode, String)> {
     let room = store::load(state, t.session_id)
         .await
         .map_err(live_error)?
-        .ok_or_else(|| ("not_on_stage".to_string(), "nobody is on stage".to_string()))?;
+        .ok_or_else(|| (ErrorCode::NotOnStage, "nobody is on stage".to_string()))?;
     let on_stage = room.on_stage();
     let leader = current_leader(state, sessions, t).await?;
     let (to, from) = match t.conn_role() {
@@ -181,7 +182,7 @@ async fn signal(
     };
     let to = to.ok_or_else(|| {
         (
-            "not_on_stage".to_string(),
+            ErrorCode::NotOnStage,
             "signals pass only between the leader and the resident on stage".to_string(),
         )
     })?;
@@ -203,23 +204,21 @@ fn internal(e: impl std::fmt::Display) -> String {
     "internal error".into()
 }
 
-fn live_error(e: LiveError) -> (String, String) {
+fn live_error(e: LiveError) -> (ErrorCode, String) {
     match e {
-        LiveError::Room(r) => (r.code().to_string(), r.to_string()),
-        LiveError::Busy => ("busy".into(), e.to_string()),
+        LiveError::Room(r) => (r.code(), r.to_string()),
+        LiveError::Busy => (ErrorCode::Busy, e.to_string()),
         // The broker is down or stalled: the client may retry shortly (logged where it arose).
-        LiveError::App(a @ crate::error::AppError::Unavailable { .. }) => {
-            (a.code().into(), a.to_string())
-        }
-        LiveError::App(a) => ("internal".into(), internal(a)),
+        LiveError::App(a @ crate::error::AppError::Unavailable { .. }) => (a.code(), a.to_string()),
+        LiveError::App(a) => (ErrorCode::InternalError, internal(a)),
     }
 }
 
-fn app_error(e: crate::error::AppError) -> (String, String) {
+fn app_error(e: crate::error::AppError) -> (ErrorCode, String) {
     match e {
         crate::error::AppError::Internal(inner) => {
-            ("internal".into(), internal(format!("{inner:#}")))
+            (ErrorCode::InternalError, internal(format!("{inner:#}")))
         }
-        other => (other.code().to_string(), other.to_string()),
+        other => (other.code(), other.to_string()),
     }
 }

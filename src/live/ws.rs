@@ -14,6 +14,7 @@ use super::room::{Phase, Room};
 use super::worker::{work, Reply, COMMAND_TIMEOUT};
 use super::Live;
 use crate::crypto::{random_token, sha256_hex};
+use crate::error::ErrorCode;
 use crate::state::AppState;
 
 /// What a single-use ticket stands for.
@@ -83,9 +84,9 @@ impl Conn {
             .is_ok()
     }
 
-    async fn error(&mut self, code: &str, message: String, in_reply_to: Option<u64>) -> bool {
+    async fn error(&mut self, code: ErrorCode, message: String, in_reply_to: Option<u64>) -> bool {
         self.send(&ServerMsg::Error(WsError {
-            code: code.into(),
+            code,
             message,
             in_reply_to,
         }))
@@ -96,7 +97,7 @@ impl Conn {
     async fn finished(&mut self, (seq, err): Reply) -> bool {
         self.pending = self.pending.saturating_sub(1);
         match err {
-            Some((code, message)) => self.error(&code, message, Some(seq)).await,
+            Some((code, message)) => self.error(code, message, Some(seq)).await,
             None => true,
         }
     }
@@ -131,7 +132,7 @@ impl Conn {
         }
     }
 
-    async fn violation(&mut self, code: &str, message: String, seq: Option<u64>) -> Flow {
+    async fn violation(&mut self, code: ErrorCode, message: String, seq: Option<u64>) -> Flow {
         self.violations += 1;
         if self.violations >= 3 {
             return Flow::Close(close::POLICY, format!("{code} repeated: closing"));
@@ -145,21 +146,29 @@ impl Conn {
     async fn handle_text(&mut self, text: &str) -> Flow {
         if !self.allow() {
             return self
-                .violation("rate_limited", "too many messages; slow down".into(), None)
+                .violation(
+                    ErrorCode::RateLimited,
+                    "too many messages; slow down".into(),
+                    None,
+                )
                 .await;
         }
         let incoming = match Incoming::parse(text) {
             Ok(m) => m,
             Err(e) => {
                 return self
-                    .violation("bad_message", format!("not a valid message: {e}"), None)
+                    .violation(
+                        ErrorCode::BadMessage,
+                        format!("not a valid message: {e}"),
+                        None,
+                    )
                     .await
             }
         };
         if incoming.v != VERSION {
             return self
                 .violation(
-                    "bad_version",
+                    ErrorCode::BadVersion,
                     format!("protocol version {VERSION} expected"),
                     Some(incoming.seq),
                 )
@@ -176,7 +185,7 @@ impl Conn {
                     self.pending += 1;
                 } else {
                     let busy = "too many commands waiting; try again".to_string();
-                    if !self.error("busy", busy, Some(incoming.seq)).await {
+                    if !self.error(ErrorCode::Busy, busy, Some(incoming.seq)).await {
                         return Flow::Close(1000, String::new());
                     }
                 }
@@ -406,7 +415,7 @@ async fn serve(
                     }
                     Ok(Message::Pong(_)) => {}
                     Ok(Message::Binary(_)) => {
-                        if let Flow::Close(c, r) = conn.violation("bad_message", "send JSON text frames".into(), None).await {
+                        if let Flow::Close(c, r) = conn.violation(ErrorCode::BadMessage, "send JSON text frames".into(), None).await {
                             return Flow::Close(c, r);
                         }
                     }

@@ -4,6 +4,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
 };
 
+use crate::error::ErrorCode;
 use crate::error::{AppError, AppResult};
 
 pub fn validate_name(name: &str) -> AppResult<String> {
@@ -23,7 +24,7 @@ pub async fn create(
         .is_some()
     {
         return Err(AppError::conflict(
-            "department_exists",
+            ErrorCode::DepartmentExists,
             format!("a department named {name:?} already exists"),
         ));
     }

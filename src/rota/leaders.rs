@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 use super::{date_str, parse_date, SessionStatus};
 use crate::auth::{Caller, Role};
 use crate::board::service::checked_text;
+use crate::error::ErrorCode;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
@@ -76,7 +77,7 @@ fn check_maintainer(caller: &Caller, leader_id: i64) -> AppResult<()> {
         Ok(())
     } else {
         Err(AppError::ForbiddenWith {
-            code: "not_your_profile",
+            code: ErrorCode::NotYourProfile,
             message: "a leader maintains only their own profile and dates".into(),
         })
     }
@@ -90,7 +91,7 @@ async fn leader_user(db: &impl ConnectionTrait, user_id: i64) -> AppResult<users
         .ok_or(AppError::NotFound)?;
     if u.role != Role::Leader.as_str() {
         return Err(AppError::conflict(
-            "not_a_leader",
+            ErrorCode::NotALeader,
             format!("user {user_id} does not hold the leader role"),
         ));
     }
@@ -303,7 +304,7 @@ pub async fn add_unavailable(
         .is_none()
     {
         return Err(AppError::conflict(
-            "leader_profile_missing",
+            ErrorCode::LeaderProfileMissing,
             "create the leader's profile first (PUT /api/v1/leaders/{user_id})",
         ));
     }

@@ -14,6 +14,7 @@ use serde_json::json;
 
 use super::{local_hm, record_event, EventActor, SessionStatus};
 use crate::auth::{Caller, Role};
+use crate::error::ErrorCode;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
@@ -25,7 +26,7 @@ pub fn check_host(caller: &Caller, s: &live_sessions::Model) -> AppResult<()> {
         Ok(())
     } else {
         Err(AppError::ForbiddenWith {
-            code: "not_session_leader",
+            code: ErrorCode::NotSessionLeader,
             message: format!(
                 "only the session's leader or an admin may do this (session {})",
                 s.id
@@ -36,7 +37,7 @@ pub fn check_host(caller: &Caller, s: &live_sessions::Model) -> AppResult<()> {
 
 fn wrong_state(s: &live_sessions::Model, wanted: &str) -> AppError {
     AppError::StateConflict {
-        code: "invalid_session_state",
+        code: ErrorCode::InvalidSessionState,
         message: format!("session {} is `{}`, not `{wanted}`", s.id, s.status),
         state: s.status.clone(),
         version: Some(s.version),
@@ -50,7 +51,7 @@ async fn published(db: &impl ConnectionTrait, id: i64) -> AppResult<live_session
         .ok_or(AppError::NotFound)?;
     if s.published_at.is_none() {
         return Err(AppError::conflict(
-            "session_not_published",
+            ErrorCode::SessionNotPublished,
             format!("session {id} is a draft: publish the rota first"),
         ));
     }
@@ -136,7 +137,7 @@ pub async fn start(state: &AppState, caller: &Caller, id: i64) -> AppResult<live
     let (from, until) = start_window(state, &s);
     if now < from || now > until {
         return Err(AppError::StateConflict {
-            code: "outside_start_window",
+            code: ErrorCode::OutsideStartWindow,
             message: format!(
                 "session {} can be started from {} to {} (Asia/Shanghai) on {}",
                 s.id,

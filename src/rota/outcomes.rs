@@ -16,6 +16,7 @@ use super::lifecycle::check_host;
 use super::{appeal_actor_role, queries, registrations, SessionStatus};
 use crate::auth::{Caller, Role};
 use crate::board::service::{self as board, checked_text, NewAppeal, Submitter};
+use crate::error::ErrorCode;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
@@ -92,7 +93,7 @@ fn nested(e: AppError) -> AppError {
 
 fn exists() -> AppError {
     AppError::conflict(
-        "outcome_exists",
+        ErrorCode::OutcomeExists,
         "an outcome is already recorded for this resident in this session",
     )
 }
@@ -109,7 +110,7 @@ pub async fn record(
     }
     if s.status != SessionStatus::Live.as_str() && s.status != SessionStatus::Ended.as_str() {
         return Err(AppError::StateConflict {
-            code: "invalid_session_state",
+            code: ErrorCode::InvalidSessionState,
             message: format!(
                 "session {} is `{}`: outcomes are recorded while it is live or after it ended",
                 s.id, s.status

@@ -215,7 +215,7 @@ pub async fn views(
                 draft_problem(&s, &unavailable)
                     .into_iter()
                     .map(|(code, message)| Problem {
-                        code: code.into(),
+                        code: code.as_str().to_string(),
                         message,
                     })
                     .collect()

@@ -16,6 +16,7 @@ use super::SessionStatus;
 use crate::auth::{Caller, Role};
 use crate::board::moderation::{ContentCheck, LocalWordList, Verdict};
 use crate::board::service::checked_text;
+use crate::error::ErrorCode;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
@@ -83,7 +84,7 @@ fn view(r: live_registrations::Model) -> RegistrationView {
 fn check_open(s: &live_sessions::Model, now: DateTime<Utc>) -> AppResult<()> {
     if s.status != SessionStatus::Scheduled.as_str() || now >= s.starts_at {
         return Err(AppError::StateConflict {
-            code: "registration_closed",
+            code: ErrorCode::RegistrationClosed,
             message: format!(
                 "session {} is `{}`{}: registration is open only before it starts",
                 s.id,
@@ -111,7 +112,7 @@ async fn published_session(db: &impl ConnectionTrait, id: i64) -> AppResult<live
 
 fn already() -> AppError {
     AppError::conflict(
-        "already_registered",
+        ErrorCode::AlreadyRegistered,
         "you already registered for this session; cancel it to register another topic",
     )
 }
@@ -205,7 +206,7 @@ pub async fn cancel(state: &AppState, caller: &Caller, session_id: i64) -> AppRe
         .ok_or(AppError::NotFound)?;
     if now >= s.starts_at && s.status != SessionStatus::Cancelled.as_str() {
         return Err(AppError::StateConflict {
-            code: "registration_closed",
+            code: ErrorCode::RegistrationClosed,
             message: "the session has started: its registrations stand as they are".into(),
             state: s.status,
             version: None,
@@ -326,7 +327,7 @@ pub async fn review(
         .ok_or(AppError::NotFound)?;
     if r.status != HELD {
         return Err(AppError::StateConflict {
-            code: "not_held",
+            code: ErrorCode::NotHeld,
             message: format!("registration {} is `{}`, not held", r.id, r.status),
             state: r.status,
             version: None,
@@ -348,7 +349,7 @@ pub async fn review(
         .await?;
     if res.rows_affected != 1 {
         return Err(AppError::conflict(
-            "not_held",
+            ErrorCode::NotHeld,
             "the registration changed meanwhile; reload",
         ));
     }

@@ -26,6 +26,7 @@ use super::{
 use crate::auth::Caller;
 use crate::board::service::checked_text;
 use crate::calendar::store as calendar_store;
+use crate::error::ErrorCode;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
@@ -100,11 +101,13 @@ fn rota_error(e: RotaError) -> AppError {
         }
         RotaError::StartNotBeforeEnd { .. } => AppError::validation("end", e.to_string()),
         RotaError::NonexistentLocalTime { .. } => AppError::validation("start", e.to_string()),
-        RotaError::SlotOutOfRange { .. } => AppError::conflict("outside_rota_range", e.to_string()),
+        RotaError::SlotOutOfRange { .. } => {
+            AppError::conflict(ErrorCode::OutsideRotaRange, e.to_string())
+        }
         RotaError::SlotStartNotBeforeEnd { .. } => AppError::validation("end", e.to_string()),
         RotaError::DuplicateLeader { .. } => AppError::internal(e),
         RotaError::NoHolidayData { .. } => {
-            AppError::conflict("holiday_data_missing", e.to_string())
+            AppError::conflict(ErrorCode::HolidayDataMissing, e.to_string())
         }
     }
 }
@@ -282,7 +285,7 @@ async fn check_no_overlap(
         .await?;
     match other {
         Some(o) => Err(AppError::conflict(
-            "rota_overlap",
+            ErrorCode::RotaOverlap,
             format!(
                 "rota {} already covers {}..{}; discard that draft or choose another range",
                 o.id, o.range_start, o.range_end
@@ -326,7 +329,7 @@ async fn rota_for_edit(db: &impl ConnectionTrait, rota_id: i64) -> AppResult<rot
         .ok_or(AppError::NotFound)?;
     if r.status == rota_status::DISCARDED {
         return Err(AppError::conflict(
-            "rota_discarded",
+            ErrorCode::RotaDiscarded,
             format!("rota {rota_id} was discarded"),
         ));
     }
@@ -335,7 +338,7 @@ async fn rota_for_edit(db: &impl ConnectionTrait, rota_id: i64) -> AppResult<rot
 
 fn not_editable(s: &live_sessions::Model) -> AppError {
     AppError::StateConflict {
-        code: "invalid_session_state",
+        code: ErrorCode::InvalidSessionState,
         message: format!(
             "session {} is `{}`: only scheduled sessions can be changed",
             s.id, s.status
@@ -368,7 +371,7 @@ async fn check_available(
 ) -> AppResult<()> {
     if leaders::is_unavailable(db, leader_id, date).await? {
         return Err(AppError::conflict(
-            "leader_unavailable",
+            ErrorCode::LeaderUnavailable,
             format!("leader {leader_id} marked {date} as unavailable"),
         ));
     }
@@ -393,7 +396,7 @@ async fn check_not_double_booked(
         .await?;
     match clash {
         Some(c) => Err(AppError::conflict(
-            "leader_double_booked",
+            ErrorCode::LeaderDoubleBooked,
             format!(
                 "leader {leader_id} already hosts session {} on {} {}–{}",
                 c.id,
@@ -426,7 +429,7 @@ fn check_slot(
     };
     check_in_range(&slot, from, to).map_err(|e| match e {
         RotaError::SlotOutOfRange { .. } => AppError::conflict(
-            "outside_rota_range",
+            ErrorCode::OutsideRotaRange,
             format!(
                 "{} {}–{} is outside the rota's range {from}..{to}",
                 local_date(starts_at),
@@ -482,12 +485,11 @@ async fn apply(
         .exec(txn)
         .await?;
     if res.rows_affected != 1 {
-        return Err(AppError::StateConflict {
-            code: "version_conflict",
-            message: format!("session {} changed meanwhile; reload and retry", s.id),
-            state: s.status.clone(),
-            version: Some(s.version),
-        });
+        return Err(AppError::version_conflict(
+            format!("session {} changed meanwhile; reload and retry", s.id),
+            s.status.clone(),
+            s.version,
+        ));
     }
     record_event(
         txn,
@@ -724,7 +726,7 @@ pub async fn swap(
     let (a, b) = (pair.remove(0), pair.remove(0));
     let (Some(la), Some(lb)) = (a.leader_id, b.leader_id) else {
         return Err(AppError::conflict(
-            "session_unassigned",
+            ErrorCode::SessionUnassigned,
             "both sessions need a leader to swap; use reassign for an unassigned one",
         ));
     };
@@ -844,13 +846,13 @@ async fn touch_rota(
 pub fn draft_problem(
     s: &live_sessions::Model,
     unavailable: &BTreeMap<i64, std::collections::BTreeSet<NaiveDate>>,
-) -> Option<(&'static str, String)> {
+) -> Option<(ErrorCode, String)> {
     if s.status != SessionStatus::Scheduled.as_str() {
         return None;
     }
     match s.leader_id {
         None => Some((
-            "session_unassigned",
+            ErrorCode::SessionUnassigned,
             format!("session {} on {} has no leader", s.id, s.local_date),
         )),
         Some(l)
@@ -859,7 +861,7 @@ pub fn draft_problem(
                 .is_some_and(|d| d.contains(&local_date(s.starts_at))) =>
         {
             Some((
-                "leader_unavailable",
+                ErrorCode::LeaderUnavailable,
                 format!(
                     "leader {l} is unavailable on {} (session {})",
                     s.local_date, s.id
@@ -906,7 +908,7 @@ pub async fn publish(state: &AppState, caller: &Caller, rota_id: i64) -> AppResu
         .collect();
     if let Some(c) = check_conflicts(&slots).first() {
         return Err(AppError::conflict(
-            "leader_double_booked",
+            ErrorCode::LeaderDoubleBooked,
             format!(
                 "leader {} is in overlapping sessions {} and {}",
                 c.leader_id, c.first_session_id, c.second_session_id
@@ -927,9 +929,10 @@ pub async fn publish(state: &AppState, caller: &Caller, rota_id: i64) -> AppResu
         .exec(&txn)
         .await?;
     if res.rows_affected != 1 {
-        return Err(AppError::conflict(
-            "version_conflict",
+        return Err(AppError::version_conflict(
             "the rota was published meanwhile; reload and retry",
+            rota.status.clone(),
+            rota.version,
         ));
     }
     let actor = EventActor::of(caller);
@@ -984,7 +987,7 @@ pub async fn discard(state: &AppState, caller: &Caller, rota_id: i64) -> AppResu
     let rota = rota_for_edit(&txn, rota_id).await?;
     if rota.version > 0 {
         return Err(AppError::conflict(
-            "rota_published",
+            ErrorCode::RotaPublished,
             "a published rota cannot be discarded; cancel its sessions instead",
         ));
     }

@@ -1,7 +1,6 @@
 //! The README stays true: its route table lists every registered route (and nothing else), and
 //! its error tables every error code the code can answer with, HTTP or WebSocket.
 use std::collections::BTreeSet;
-use std::path::Path;
 
 const README: &str = include_str!("../../README.md");
 
@@ -40,68 +39,46 @@ fn every_route_is_in_the_readme_route_table() {
     assert!(stale.is_empty(), "README routes with no route: {stale:?}");
 }
 
-/// Every error code in the source: `AppError`'s own, the codes handlers pass to it
-/// (`code: "…"`, `AppError::conflict("…", …)`), the live room's (`RoomError::code`) and the
-/// WebSocket loop's (`("…".to_string(), …)`, `=> ("…".into(), …)`, `violation("…", …)`).
-fn error_codes() -> BTreeSet<String> {
-    let patterns = [
-        r#"code:\s*"([a-z_]+)""#,
-        r#"AppError::conflict\(\s*"([a-z_]+)""#,
-        r#"violation\(\s*"([a-z_]+)""#,
-        r#"\(\s*"([a-z_]+)"\.to_string\(\),"#,
-        r#"=>\s*\(\s*"([a-z_]+)"\.into\(\),"#,
-    ]
-    .map(|p| regex::Regex::new(p).unwrap());
-    // The arms of every `fn code(&self) -> &'static str`.
-    let code_fn =
-        regex::Regex::new(r#"fn code\(&self\) -> &'static str \{(?s:(.*?))\n    \}"#).unwrap();
-    let arm = regex::Regex::new(r#"=> "([a-z_]+)""#).unwrap();
+/// Every code in the README's error tables: the HTTP table under "### Errors" (second cell,
+/// possibly several codes) and the live room's `error` message table (first cell).
+fn documented_codes() -> BTreeSet<String> {
+    let code = regex::Regex::new(r"`([a-z_]+)`").unwrap();
     let mut codes = BTreeSet::new();
-    let mut dirs = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("src")];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                dirs.push(path);
-                continue;
-            }
-            if path.extension().is_none_or(|e| e != "rs") {
-                continue;
-            }
-            let text = std::fs::read_to_string(&path).unwrap();
-            // Unit tests may make up codes of their own.
-            let text = text.split("#[cfg(test)]").next().unwrap();
-            for p in &patterns {
-                codes.extend(p.captures_iter(text).map(|c| c[1].to_string()));
-            }
-            for body in code_fn.captures_iter(text) {
-                codes.extend(arm.captures_iter(&body[1]).map(|c| c[1].to_string()));
-            }
-        }
+    let http = README
+        .split("| status | code | when |")
+        .nth(1)
+        .expect("README has the HTTP error table");
+    for line in http.lines().skip(2).take_while(|l| l.starts_with('|')) {
+        let cell = line.split('|').nth(2).unwrap();
+        codes.extend(code.captures_iter(cell).map(|c| c[1].to_string()));
+    }
+    let ws = README
+        .split("Codes of the `error` message")
+        .nth(1)
+        .and_then(|s| s.split("| code | when |").nth(1))
+        .expect("README has the live room's error table");
+    for line in ws.lines().skip(2).take_while(|l| l.starts_with('|')) {
+        let cell = line.split('|').nth(1).unwrap();
+        codes.extend(code.captures_iter(cell).map(|c| c[1].to_string()));
     }
     codes
 }
 
+/// `ErrorCode` is the one list of codes; the README's tables list exactly its members.
 #[test]
-fn every_error_code_is_in_the_readme() {
-    let codes = error_codes();
-    // The scan finds what it should: one code of each kind.
-    for known in [
-        "validation_failed",
-        "rota_overlap",
-        "version_conflict",
-        "stage_busy",
-        "not_on_stage",
-        "rate_limited",
-    ] {
-        assert!(codes.contains(known), "{known} not found by the scan");
-    }
-    let missing: Vec<&String> = codes
-        .iter()
-        .filter(|c| !README.contains(&format!("`{c}`")))
+fn the_readme_error_tables_list_exactly_the_error_codes() {
+    let codes: BTreeSet<String> = minxin::error::ErrorCode::all()
+        .map(|c| c.as_str().to_string())
         .collect();
+    let documented = documented_codes();
+    let missing: Vec<_> = codes.difference(&documented).collect();
+    let stale: Vec<_> = documented.difference(&codes).collect();
     assert!(
         missing.is_empty(),
         "error codes missing from the README: {missing:?}"
+    );
+    assert!(
+        stale.is_empty(),
+        "README error codes that are no ErrorCode: {stale:?}"
     );
 }
