@@ -3,6 +3,9 @@
 module.exports = {
   apiBase: 'http://127.0.0.1:8080',
   // Per attempt; a call gives up for good after `deadlineMs` whatever its retries.
+  // Only against `minxin serve --demo`: log in as this fake WeChat user (e.g. 'alice') instead
+  // of with wx.login's real code, which the demo's fake WeChat does not know. Empty otherwise.
+  demoLogin: '',
   timeoutMs: 8000,
   deadlineMs: 20000,
   retries: 3,

@@ -52,6 +52,8 @@ function createClient(options) {
   }
 
   function wxLogin() {
+    // A demo server's fake WeChat knows only codes `<name>-<n>`; DevTools' wx.login gives real ones.
+    if (cfg.demoLogin) return Promise.resolve(`${cfg.demoLogin}-${Date.now()}`);
     return new Promise((resolve, reject) => {
       w.login({ success: (r) => resolve(r.code), fail: (e) => reject(new ApiError(0, null, true, e)) });
     });
