@@ -63,7 +63,8 @@ function createClient(options) {
     stats.logins += 1;
     let last;
     // A lost answer is retried with the same code: the server remembers a code's result.
-    const code = await wxLogin();
+    let code = await wxLogin();
+    let freshCode = false;
     for (let attempt = 0; attempt <= cfg.retries; attempt++) {
       const r = await raw('POST', '/api/v1/auth/wechat-login', { code }, { 'content-type': 'application/json' }, cfg.timeoutMs);
       if (r.status === 200) {
@@ -71,6 +72,12 @@ function createClient(options) {
         return r.body;
       }
       last = new ApiError(r.status, r.body, r.status === 0);
+      // WeChat refused the code (expired, or from another session): one new code, once.
+      if (last.code === 'wechat_code_invalid' && !freshCode) {
+        freshCode = true;
+        code = await wxLogin();
+        continue;
+      }
       if (r.status !== 0 && !TRANSIENT.includes(r.status)) break;
       await sleep(backoff(cfg.backoffMs, attempt));
     }
