@@ -14,7 +14,8 @@ const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 
 // What WeChat's own base styles give the built-in components (the simulator renders tags only).
 const BASE = `
-body { margin: 0; width: 375px; background: #f5f5f5; font-family: "Noto Sans CJK SC", sans-serif; font-size: 16px; }
+html { font-size: 16px; }
+body { margin: 0; width: 375px; font-family: "Noto Sans CJK SC", sans-serif; }
 wx-view, wx-picker, wx-radio-group, wx-checkbox-group, wx-label { display: block; }
 wx-text { display: inline; }
 wx-page-meta { display: none; }
@@ -32,8 +33,19 @@ function asResident(base) {
   services.reset({ wx: global.wx, apiBase: base, backoffMs: 50 });
 }
 
-async function shoot(outDir, name, page) {
-  const styles = Array.from(document.querySelectorAll('style')).map((s) => s.innerHTML).join('\n');
+// app.wxss and the page's wxss, class names prefixed as the simulator renders them, `page` as
+// the body, and rpx at 375 px wide (750 rpx = 375 px).
+function css(pageName) {
+  const wxss = require('miniprogram-simulate/src/wxss');
+  return ['app.wxss', `pages/${pageName}/index.wxss`]
+    .map((f) => wxss.compile(wxss.getContent(path.join(ROOT, f)), { prefix: 'main' }))
+    .join('\n')
+    .replace(/(^|[}\s,])page(?=[\s{,])/g, '$1body')
+    .replace(/(\d+(?:\.\d+)?)rpx/g, (_, v) => `${Number(v) / 2}px`);
+}
+
+async function shoot(outDir, name, page, pageName) {
+  const styles = css(pageName || name);
   const html = `<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><style>${BASE}\n${styles}</style></head><body>${page.comp.dom.outerHTML}</body></html>`;
   const file = path.join(outDir, `${name}.html`);
   fs.writeFileSync(file, html);
