@@ -215,9 +215,19 @@ test('live room: join, positions, a lost socket resumed with the place kept', as
   assert.match(url, /[?&]last_seq=\d+/);
   assert.equal(b.wx.calls.sockets.length, 2, 'one new socket, not several');
 
-  // A's view did not move either.
-  const leader = await h.get(`/api/v1/live-sessions/${session.id}`, session.leader);
-  assert.equal(leader.status, 200);
+  // Outgoing envelopes are numbered from 1 on each connection and acknowledge the server's.
+  const sent = [];
+  const ws = lb.task().ws;
+  const orig = ws.send.bind(ws);
+  ws.send = (d, cb) => {
+    sent.push(JSON.parse(d));
+    orig(d, cb);
+  };
+  lb.leave();
+  await next(lb, 'event', (e) => e.event === 'left');
+  assert.equal(sent[0].v, 1);
+  assert.equal(sent[0].type, 'leave');
+  assert.ok(sent[0].seq >= 1 && sent[0].ack >= 1, JSON.stringify(sent[0]));
 });
 
 test('live room: a 4008 "too slow" close reconnects at once with resume', async (t) => {
