@@ -94,6 +94,22 @@ test('appeal form: required fields first, then the server\'s 422 shown at its fi
   assert.equal(mine.items.filter((a) => a.title === '路灯不亮').length, 1);
 });
 
+test('appeal form: similar appeals suggested before submitting', async () => {
+  asResident();
+  const { category, village } = await catalog(h);
+  await services.get().api.submitAppeal({ title: '石门村自来水停水', content: '石门村自来水停水三天了，请尽快恢复供水。', category_id: category.id, village_id: village.id }, services.util.newKey());
+  const p = await openPage('appeal-new');
+  await until(() => !p.page.data.loading);
+  p.page.onCategory({ detail: { value: 0 } });
+  p.page.onVillage({ detail: { value: 0 } });
+  p.page.onTitle({ detail: { value: '自来水停水' } });
+  p.page.onContent({ detail: { value: '石门村自来水停水三天了，请尽快恢复供水。' } });
+  await p.page.findSimilar();
+  const text = p.text();
+  assert.ok(text.includes('这些留言可能说的是同一件事'), text);
+  assert.ok(text.includes('（我的）石门村自来水停水'), text);
+});
+
 test('appeal page: the reply, then a rating that closes the loop', async () => {
   asResident();
   const { category, village } = await catalog(h);
