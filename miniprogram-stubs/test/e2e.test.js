@@ -245,3 +245,25 @@ test('live room: a 4008 "too slow" close reconnects at once with resume', async 
   await welcomed;
   await again;
 });
+
+test('live room: the network coming back, or the page shown again, reconnects at once', async (t) => {
+  const { id } = await live();
+  const c = phone(srv.base);
+  // A long backoff: only the network event or onShow can bring it back within the test's wait.
+  const lc = createLive(c.api, id, { backoffMs: 20000, backoffCapMs: 20000 }).start();
+  t.after(() => lc.stop());
+  lc.join();
+  const first = await next(lc, 'position');
+  let welcomed = next(lc, 'welcome', (d) => d.resumed === true, 3000);
+  lc.task().drop();
+  await next(lc, 'close');
+  c.wx.emitNetwork(true);
+  await welcomed;
+  await next(lc, 'position', (d) => d.position === first.position, 3000).catch(() => null);
+  welcomed = next(lc, 'welcome', (d) => d.resumed === true, 3000);
+  lc.task().drop();
+  await next(lc, 'close');
+  lc.onShow();
+  await welcomed;
+  assert.equal(c.wx.calls.sockets.length, 3);
+});

@@ -27,6 +27,7 @@ function createLive(api, sessionId, opts) {
   let retryTimer = null;
   let pingTimer = null;
   let connecting = false;
+  let notLive = 0;
   const pending = [];
 
   function emit(type, data) {
@@ -107,7 +108,13 @@ function createLive(api, sessionId, opts) {
     } catch (e) {
       connecting = false;
       emit('error', { code: e.code, message: e.message });
-      // A session not live yet (or over) is not a network problem: stop and let the page say so.
+      // Just before (or as) the session goes live: try a few more times, then give up.
+      if (e.code === 'session_not_live' && notLive < 5) {
+        notLive += 1;
+        scheduleReconnect(false);
+        return;
+      }
+      // Over, not ours, or no such session: not a network problem; stop and let the page say so.
       if (e.status === 409 || e.status === 403 || e.status === 404) {
         stopped = true;
         setState('closed', { code: e.code });
