@@ -132,7 +132,14 @@ function createClient(options) {
     let relogged = false;
     let attempt = 0;
     for (;;) {
-      if (auth) await ensureLogin();
+      if (auth) {
+        try {
+          await ensureLogin();
+        } catch (e) {
+          if (!o.silent) toast(e);
+          throw e;
+        }
+      }
       const sent = auth ? token() : '';
       const headers = { 'content-type': 'application/json' };
       if (sent) headers.authorization = `Bearer ${sent}`;
