@@ -3,56 +3,35 @@ use serde::{Deserialize, Serialize};
 
 pub use super::appeals::AppealState;
 
-/// An action of the closed loop without its data, named as clients send it and as events
-/// store it.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    EnumIter,
-    DeriveActiveEnum,
-    strum::Display,
-    strum::EnumString,
-    strum::IntoStaticStr,
-    utoipa::ToSchema,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-#[sea_orm(
-    rs_type = "String",
-    db_type = "String(StringLen::None)",
-    rename_all = "snake_case"
-)]
-pub enum ActionKind {
-    Submit,
-    Hold,
-    Release,
-    RequestInfo,
-    ProvideInfo,
-    Accept,
-    Reject,
-    Merge,
-    Assign,
-    Sign,
-    Return,
-    Reassign,
-    RequestExtension,
-    ApproveExtension,
-    RefuseExtension,
-    Reply,
-    ApproveReply,
-    SendBack,
-    Rate,
-    Reopen,
-    AutoClose,
-    Close,
-    MarkOverdue,
-    Escalate,
+crate::stored_enum! {
+    /// An action of the closed loop without its data, named as clients send it and as events
+    /// store it.
+    pub enum ActionKind {
+        Submit,
+        Hold,
+        Release,
+        RequestInfo,
+        ProvideInfo,
+        Accept,
+        Reject,
+        Merge,
+        Assign,
+        Sign,
+        Return,
+        Reassign,
+        RequestExtension,
+        ApproveExtension,
+        RefuseExtension,
+        Reply,
+        ApproveReply,
+        SendBack,
+        Rate,
+        Reopen,
+        AutoClose,
+        Close,
+        MarkOverdue,
+        Escalate,
+    }
 }
 
 /// Append-only: rows are inserted, never updated or deleted.

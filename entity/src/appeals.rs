@@ -1,97 +1,55 @@
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
 
-/// Where an appeal is in its life. Stored as its snake_case name; the transitions between
-/// states are the board's (`src/board/workflow.rs`).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    EnumIter,
-    DeriveActiveEnum,
-    strum::Display,
-    strum::EnumString,
-    strum::IntoStaticStr,
-    utoipa::ToSchema,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-#[sea_orm(
-    rs_type = "String",
-    db_type = "String(StringLen::None)",
-    rename_all = "snake_case"
-)]
-pub enum AppealState {
-    /// Being composed; `submit` is the first transition.
-    Draft,
-    /// Passed the content check, awaiting the office.
-    Submitted,
-    /// The content check flagged it; a person must clear it.
-    HeldForReview,
-    /// The office asked the resident for more; the clock is stopped.
-    InfoRequested,
-    /// The office accepted it and set its urgency.
-    Accepted,
-    /// Terminal: refused, with a reason.
-    Rejected,
-    /// Terminal: a duplicate of a master appeal.
-    Merged,
-    /// Assigned to a lead department with a deadline.
-    Assigned,
-    /// The lead department signed for it.
-    Signed,
-    /// The department handed it back to the office with a reason code.
-    Returned,
-    /// The department replied; the office reviews the reply.
-    Replied,
-    /// The reply is public; awaiting the resident's rating.
-    Published,
-    /// The resident rated the handling unsatisfied; the office decides.
-    RatedUnsatisfied,
-    /// Terminal: the loop is done.
-    Closed,
-    /// Sent back for rework after an unsatisfied rating; like `assigned`.
-    Reopened,
+crate::stored_enum! {
+    /// Where an appeal is in its life. Stored as its snake_case name; the transitions between
+    /// states are the board's (`src/board/workflow.rs`).
+    pub enum AppealState {
+        /// Being composed; `submit` is the first transition.
+        Draft,
+        /// Passed the content check, awaiting the office.
+        Submitted,
+        /// The content check flagged it; a person must clear it.
+        HeldForReview,
+        /// The office asked the resident for more; the clock is stopped.
+        InfoRequested,
+        /// The office accepted it and set its urgency.
+        Accepted,
+        /// Terminal: refused, with a reason.
+        Rejected,
+        /// Terminal: a duplicate of a master appeal.
+        Merged,
+        /// Assigned to a lead department with a deadline.
+        Assigned,
+        /// The lead department signed for it.
+        Signed,
+        /// The department handed it back to the office with a reason code.
+        Returned,
+        /// The department replied; the office reviews the reply.
+        Replied,
+        /// The reply is public; awaiting the resident's rating.
+        Published,
+        /// The resident rated the handling unsatisfied; the office decides.
+        RatedUnsatisfied,
+        /// Terminal: the loop is done.
+        Closed,
+        /// Sent back for rework after an unsatisfied rating; like `assigned`.
+        Reopened,
+    }
 }
 
-/// What the public and the resident call an appeal's state (`board_status` stores it for the
-/// appeals on the board).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    EnumIter,
-    DeriveActiveEnum,
-    strum::Display,
-    strum::EnumString,
-    strum::IntoStaticStr,
-    utoipa::ToSchema,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-#[sea_orm(
-    rs_type = "String",
-    db_type = "String(StringLen::None)",
-    rename_all = "snake_case"
-)]
-pub enum PublicStatus {
-    Received,
-    InfoRequested,
-    Processing,
-    Replied,
-    Closed,
-    Rejected,
-    Merged,
+crate::stored_enum! {
+    /// What the public and the resident call an appeal's state (`board_status` stores it for the
+    /// appeals on the board).
+    pub enum PublicStatus {
+        Received,
+        InfoRequested,
+        Processing,
+        Replied,
+        Closed,
+        Rejected,
+        Merged,
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]

@@ -33,6 +33,40 @@ pub mod synonyms;
 pub mod users;
 pub mod villages;
 
+/// A state or kind stored as its snake_case name (a sea-orm active enum over a string column),
+/// spelled the same by serde, strum (`Display`, `FromStr`, `&'static str`) and the OpenAPI
+/// schema. One macro so that the eleven such enums cannot drift apart in what they derive.
+#[macro_export]
+macro_rules! stored_enum {
+    ($(#[$meta:meta])* pub enum $name:ident { $($body:tt)* }) => {
+        $(#[$meta])*
+        #[derive(
+            Clone,
+            Copy,
+            Debug,
+            PartialEq,
+            Eq,
+            Hash,
+            EnumIter,
+            DeriveActiveEnum,
+            Serialize,
+            Deserialize,
+            strum::IntoStaticStr,
+            strum::EnumString,
+            strum::Display,
+            utoipa::ToSchema,
+        )]
+        #[sea_orm(
+            rs_type = "String",
+            db_type = "String(StringLen::None)",
+            rename_all = "snake_case"
+        )]
+        #[serde(rename_all = "snake_case")]
+        #[strum(serialize_all = "snake_case")]
+        pub enum $name { $($body)* }
+    };
+}
+
 /// The stored spelling of a state (strum's `IntoStaticStr`: the same snake_case as the sea-orm
 /// active enum and serde), for messages and JSON details.
 pub trait AsStr: Copy + Into<&'static str> {

@@ -20,35 +20,14 @@ pub struct Model {
     pub created_at: DateTimeUtc,
 }
 
-/// What came of a conversation.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    EnumIter,
-    DeriveActiveEnum,
-    Serialize,
-    Deserialize,
-    strum::IntoStaticStr,
-    strum::EnumString,
-    strum::Display,
-    utoipa::ToSchema,
-)]
-#[sea_orm(
-    rs_type = "String",
-    db_type = "String(StringLen::None)",
-    rename_all = "snake_case"
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum OutcomeKind {
-    /// Answered on the spot.
-    Answered,
-    /// Turned into an appeal on the resident's behalf.
-    Appeal,
+crate::stored_enum! {
+    /// What came of a conversation.
+    pub enum OutcomeKind {
+        /// Answered on the spot.
+        Answered,
+        /// Turned into an appeal on the resident's behalf.
+        Appeal,
+    }
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

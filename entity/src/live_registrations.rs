@@ -16,36 +16,15 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
 }
 
-/// Where a registration is. `held` waits for the office after the content check flagged the
-/// topic.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    EnumIter,
-    DeriveActiveEnum,
-    Serialize,
-    Deserialize,
-    strum::IntoStaticStr,
-    strum::EnumString,
-    strum::Display,
-    utoipa::ToSchema,
-)]
-#[sea_orm(
-    rs_type = "String",
-    db_type = "String(StringLen::None)",
-    rename_all = "snake_case"
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum RegistrationStatus {
-    Registered,
-    Held,
-    Cancelled,
-    Rejected,
+crate::stored_enum! {
+    /// Where a registration is. `held` waits for the office after the content check flagged the
+    /// topic.
+    pub enum RegistrationStatus {
+        Registered,
+        Held,
+        Cancelled,
+        Rejected,
+    }
 }
 
 impl RegistrationStatus {

@@ -22,42 +22,21 @@ pub struct Model {
     pub created_at: DateTimeUtc,
 }
 
-/// What was done to a session; the transition table (`rota::workflow`) says from which status.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    EnumIter,
-    DeriveActiveEnum,
-    Serialize,
-    Deserialize,
-    strum::IntoStaticStr,
-    strum::EnumString,
-    strum::Display,
-    utoipa::ToSchema,
-)]
-#[sea_orm(
-    rs_type = "String",
-    db_type = "String(StringLen::None)",
-    rename_all = "snake_case"
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum SessionAction {
-    Generated,
-    Added,
-    Published,
-    Reassigned,
-    Rescheduled,
-    Swapped,
-    Cancelled,
-    Discarded,
-    Started,
-    Ended,
-    Missed,
+crate::stored_enum! {
+    /// What was done to a session; the transition table (`rota::workflow`) says from which status.
+    pub enum SessionAction {
+        Generated,
+        Added,
+        Published,
+        Reassigned,
+        Rescheduled,
+        Swapped,
+        Cancelled,
+        Discarded,
+        Started,
+        Ended,
+        Missed,
+    }
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -26,38 +26,17 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
 }
 
-/// Where a session is in its life. Publication is separate (`published_at`): a draft session is
-/// `scheduled` too, but only the office sees it.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    EnumIter,
-    DeriveActiveEnum,
-    Serialize,
-    Deserialize,
-    strum::IntoStaticStr,
-    strum::EnumString,
-    strum::Display,
-    utoipa::ToSchema,
-)]
-#[sea_orm(
-    rs_type = "String",
-    db_type = "String(StringLen::None)",
-    rename_all = "snake_case"
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum SessionStatus {
-    Scheduled,
-    Live,
-    Ended,
-    /// Never started within its start window.
-    Missed,
-    Cancelled,
+crate::stored_enum! {
+    /// Where a session is in its life. Publication is separate (`published_at`): a draft session is
+    /// `scheduled` too, but only the office sees it.
+    pub enum SessionStatus {
+        Scheduled,
+        Live,
+        Ended,
+        /// Never started within its start window.
+        Missed,
+        Cancelled,
+    }
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -31,41 +31,20 @@ pub struct Model {
     pub updated_at: Option<DateTimeUtc>,
 }
 
-/// Where an outbox row is.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    EnumIter,
-    DeriveActiveEnum,
-    Serialize,
-    Deserialize,
-    strum::IntoStaticStr,
-    strum::EnumString,
-    strum::Display,
-    utoipa::ToSchema,
-)]
-#[sea_orm(
-    rs_type = "String",
-    db_type = "String(StringLen::None)",
-    rename_all = "snake_case"
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum NotificationStatus {
-    /// Written with its change, waiting for the sender.
-    Pending,
-    /// Claimed by a worker (`claimed_by`, until `claimed_until`).
-    Sending,
-    /// Accepted by WeChat.
-    Sent,
-    /// Refused for good (e.g. 43101: no consent left); `last_error` says why.
-    Failed,
-    /// Not sent: the resident gave no consent for this template.
-    Skipped,
+crate::stored_enum! {
+    /// Where an outbox row is.
+    pub enum NotificationStatus {
+        /// Written with its change, waiting for the sender.
+        Pending,
+        /// Claimed by a worker (`claimed_by`, until `claimed_until`).
+        Sending,
+        /// Accepted by WeChat.
+        Sent,
+        /// Refused for good (e.g. 43101: no consent left); `last_error` says why.
+        Failed,
+        /// Not sent: the resident gave no consent for this template.
+        Skipped,
+    }
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -24,34 +24,13 @@ pub struct Model {
     pub published_at: Option<DateTimeUtc>,
 }
 
-/// `draft` until first published; `discarded` drafts free their range for a new generation.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    EnumIter,
-    DeriveActiveEnum,
-    Serialize,
-    Deserialize,
-    strum::IntoStaticStr,
-    strum::EnumString,
-    strum::Display,
-    utoipa::ToSchema,
-)]
-#[sea_orm(
-    rs_type = "String",
-    db_type = "String(StringLen::None)",
-    rename_all = "snake_case"
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum RotaStatus {
-    Draft,
-    Published,
-    Discarded,
+crate::stored_enum! {
+    /// `draft` until first published; `discarded` drafts free their range for a new generation.
+    pub enum RotaStatus {
+        Draft,
+        Published,
+        Discarded,
+    }
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

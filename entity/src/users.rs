@@ -38,42 +38,21 @@ impl std::fmt::Debug for Model {
     }
 }
 
-/// What a user may do; stored as its snake_case name.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    EnumIter,
-    DeriveActiveEnum,
-    Serialize,
-    Deserialize,
-    strum::IntoStaticStr,
-    strum::EnumString,
-    strum::Display,
-    utoipa::ToSchema,
-)]
-#[sea_orm(
-    rs_type = "String",
-    db_type = "String(StringLen::None)",
-    rename_all = "snake_case"
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum Role {
-    /// Default for everyone who logs in through WeChat.
-    Resident,
-    /// Staff of a department (承办单位); always bound to one department.
-    Handler,
-    /// County leader hosting live sessions.
-    Leader,
-    /// Office staff of the online mass-work centre: accept, assign, review.
-    Office,
-    /// Office staff with admin rights: everything office does, plus rota, categories,
-    /// departments, calendar and staff invitations.
-    Admin,
+crate::stored_enum! {
+    /// What a user may do; stored as its snake_case name.
+    pub enum Role {
+        /// Default for everyone who logs in through WeChat.
+        Resident,
+        /// Staff of a department (承办单位); always bound to one department.
+        Handler,
+        /// County leader hosting live sessions.
+        Leader,
+        /// Office staff of the online mass-work centre: accept, assign, review.
+        Office,
+        /// Office staff with admin rights: everything office does, plus rota, categories,
+        /// departments, calendar and staff invitations.
+        Admin,
+    }
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
