@@ -218,8 +218,16 @@ test('consultations: the open ones listed, one answered on its page, a missing a
   p.page.onChoice(Object.assign(on(qid(0)), { detail: { value: '2' } }));
   p.page.onChoice(Object.assign(on(qid(1)), { detail: { value: ['1', '2'] } }));
   assert.equal(await p.page.submit(), null);
-  assert.ok(p.page.data.errors[qid(2)], JSON.stringify(p.page.data.errors));
-  assert.ok(p.text().includes(p.page.data.errors[qid(2)]), p.text());
+  assert.equal(p.page.data.errors[qid(2)], '请回答这个问题', JSON.stringify(p.page.data.errors));
+  assert.ok(p.text().includes('请回答这个问题'), p.text());
+  assert.ok(p.text().includes('请检查标红的内容'), p.text());
+  // Three picks where two are allowed: said in Chinese at that question.
+  p.page.onChoice(Object.assign(on(qid(1)), { detail: { value: ['1', '2', '3'] } }));
+  p.page.onRating(Object.assign(on(qid(2)), { detail: { value: '4' } }));
+  assert.equal(await p.page.submit(), null);
+  assert.equal(p.page.data.errors[qid(1)], '请选择1到2项', JSON.stringify(p.page.data.errors));
+  assert.equal(p.page.data.errors[qid(2)], undefined);
+  p.page.onChoice(Object.assign(on(qid(1)), { detail: { value: ['1', '2'] } }));
   p.page.onRating(Object.assign(on(qid(2)), { detail: { value: '4' } }));
   p.page.onText(Object.assign(on(qid(3)), { detail: { value: '白岩村段会车道太窄。' } }));
   const saved = await p.page.submit();

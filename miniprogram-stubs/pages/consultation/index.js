@@ -3,6 +3,19 @@
 const services = require('../../utils/index.js');
 const { answersFor } = require('../../utils/consult.js');
 
+// The server's messages are English: a refused answer gets Chinese wording from what the page
+// knows (the answer is missing, or the rule of the question's kind).
+function fieldMessage(q, answer) {
+  if (!answer) return '请回答这个问题';
+  if (q.kind === 'multiple_choice') {
+    const lo = q.min_picks || 1;
+    return q.max_picks ? `请选择${lo}到${q.max_picks}项` : `请至少选择${lo}项`;
+  }
+  if (q.kind === 'single_choice') return '请重新选择';
+  if (q.kind === 'rating') return '请打1到5分';
+  return `最多${q.max_length || 500}个字`;
+}
+
 const OUTCOME = { adopted: '已采纳', partly_adopted: '部分采纳', noted: '已知悉' };
 
 // The page's view of a question: options with their numbers (from 1, as answers name them).
@@ -57,9 +70,16 @@ Page({
       this.setData({ submitting: false, sent: true, consultation: shape(c) });
       return c;
     } catch (e) {
-      const patch = { submitting: false, formError: e.message };
+      const patch = { submitting: false, formError: e.network ? e.message : '提交没有成功，请检查后再试' };
       // `answers.q2` names the question.
-      if (e.field) patch[`errors.${String(e.field).replace(/^answers\./, '')}`] = e.message;
+      const qid = e.status === 422 && e.field ? String(e.field).replace(/^answers\./, '') : '';
+      const q = (this.data.consultation.questions || []).find((x) => x.id === qid);
+      if (q) {
+        patch[`errors.${qid}`] = fieldMessage(q, answers[qid]);
+        patch.formError = '请检查标红的内容';
+      } else if (e.status === 409) {
+        patch.formError = e.code === 'consultation_not_open' ? '征集尚未开始' : '征集已截止，不能再提交';
+      }
       this.setData(patch);
       return null;
     }
