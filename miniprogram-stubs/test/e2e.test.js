@@ -1,13 +1,16 @@
 // The service layer against the real server: login, re-login under concurrent 401s, an appeal
-// through a 503 and a cut connection, the rating flow, and the live queue with a lost socket.
+// through a 503 and a cut connection, the rating flow, a consultation answered, retried and
+// changed, the subscription consent reported, and the live queue with a lost socket.
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { startServer, http } = require('./server.js');
+const { startServer, http, TEMPLATES } = require('./server.js');
 const { startProxy } = require('./proxy.js');
-const { phone, catalog, publish, liveSession, next } = require('./helpers.js');
+const { phone, catalog, publish, liveSession, next, addDays } = require('./helpers.js');
 const { appealForm } = require('../utils/api.js');
 const { createLive } = require('../utils/live.js');
 const subscribe = require('../utils/subscribe.js');
+const { createConsultApi } = require('../utils/consult.js');
+const { newKey } = require('../utils/util.js');
 
 let srv;
 let h;
@@ -166,23 +169,100 @@ test('the rating flow: a published reply is rated and the loop closes', async ()
   assert.equal(item.reply, '已安排施工队抢修，预计三天内通车。');
 });
 
-test('consent is asked synchronously in the tap, before the submission starts', async () => {
-  const p = phone(srv.base, undefined, { consent: { T1: 'accept' } });
+const T_REPLY = TEMPLATES.appeal_replied;
+const T_LIVE = TEMPLATES.live_session_changed;
+const available = (subs) => Object.fromEntries(subs.items.map((i) => [i.template_id, i.available]));
+
+test('consent is asked synchronously in the tap, before the submission starts, then reported', async () => {
+  const p = phone(srv.base, undefined, { consent: { [T_REPLY]: 'accept' } });
   const { category, village } = await catalog(h);
   const form = appealForm(p.api);
-  let order = [];
+  const order = [];
   p.wx.inTap = true;
-  const { asked, result } = subscribe.askThen(p.wx, ['T1', 'T2'], () => {
+  const { asked, result } = subscribe.askThen(p.wx, [T_REPLY, T_LIVE], () => {
     order.push('submit');
     return form.submit({ title: '低保咨询', content: '想问低保怎么申请。', category_id: category.id, village_id: village.id });
   });
   p.wx.inTap = false;
-  assert.deepEqual(p.wx.calls.subscribe, [{ tmplIds: ['T1', 'T2'], sync: true }]);
+  assert.deepEqual(p.wx.calls.subscribe, [{ tmplIds: [T_REPLY, T_LIVE], sync: true }]);
   assert.deepEqual(order, ['submit']);
   const res = await asked;
-  assert.deepEqual(subscribe.accepted(res, ['T1', 'T2']), ['T1']);
+  assert.deepEqual(subscribe.accepted(res, [T_REPLY, T_LIVE]), [T_REPLY]);
+  const reported = await subscribe.report(p.client, res, [T_REPLY, T_LIVE]);
+  assert.deepEqual(available(reported), { [T_REPLY]: 1, [T_LIVE]: 0 });
   await result;
-  // Reporting the consent goes to issue 10's endpoint, not on main yet: see the README.
+});
+
+test('the subscription consent is reported to the server, one message per accept', async () => {
+  const p = phone(srv.base, undefined, { consent: { [T_REPLY]: 'accept', [T_LIVE]: 'reject' } });
+  await p.api.me();
+  // Nothing reported yet: the server knows its templates and that none may be sent.
+  const before = await subscribe.status(p.client);
+  assert.deepEqual(available(before), { [T_REPLY]: 0, [T_LIVE]: 0 });
+  assert.deepEqual(before.items.map((i) => i.kind).sort(), ['appeal_replied', 'live_session_changed']);
+  for (let i = 0; i < 2; i += 1) {
+    const { asked, result } = subscribe.askThen(p.wx, [T_REPLY, T_LIVE], () => null);
+    await result;
+    await subscribe.report(p.client, await asked, [T_REPLY, T_LIVE]);
+  }
+  const seen = await subscribe.status(p.client);
+  assert.deepEqual(available(seen), { [T_REPLY]: 2, [T_LIVE]: 0 }, 'each accept is one message; a reject none');
+  // Nothing asked, nothing sent.
+  assert.equal(await subscribe.report(p.client, {}, []), null);
+});
+
+test('a consultation answered once, retried under its key, changed before closing', async () => {
+  const admin = (await h.login('admin')).access_token;
+  const me = (await h.get('/api/v1/me', (await h.login('handler')).access_token)).body;
+  const created = await h.post('/api/v1/consultations', admin, {
+    title: '村道硬化意见征集', body: '请大家说说最需要硬化的路段。\n\n截止后公布采纳情况。', department_id: me.department_id,
+    // Times relative to the server's clock (today 10:05 in Asia/Shanghai), not the test's.
+    opens_at: `${srv.date}T00:00:00+08:00`, closes_at: `${addDays(srv.date, 7)}T12:00:00+08:00`,
+    results_public: true,
+    questions: [
+      { kind: 'single_choice', prompt: '最需要硬化的路段', options: ['石门村段', '白岩村段'] },
+      { kind: 'free_text', prompt: '其他建议', required: false },
+    ],
+  });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const published = await h.post(`/api/v1/consultations/${created.body.id}/publish`, admin, {});
+  assert.equal(published.status, 200, JSON.stringify(published.body));
+  const p = phone(srv.base);
+  const consult = createConsultApi(p.client);
+  const listed = await consult.list();
+  assert.ok(listed.some((c) => c.id === created.body.id && c.phase === 'open'), JSON.stringify(listed));
+  const c = await consult.get(created.body.id);
+  assert.equal(c.my_opinion, null);
+  const [q1, q2] = c.questions;
+  assert.deepEqual(q1.options, ['石门村段', '白岩村段']);
+  const key = newKey();
+  const answers = { [q1.id]: { choices: [1] }, [q2.id]: { text: '石门村段下雨天泥泞，学生上学不便。' } };
+  const first = await consult.respond(c.id, answers, key);
+  const again = await consult.respond(c.id, answers, key);
+  assert.equal(again.my_opinion.response_id, first.my_opinion.response_id);
+  assert.equal(again.my_opinion.version, 1, 'a retried submission adds no version');
+  assert.equal(again.respondents, 1);
+  const replayed = p.wx.calls.request.filter((r) => r.url.endsWith(`/consultations/${c.id}/responses`));
+  assert.equal(replayed.length, 2);
+  assert.equal(replayed[0].header['idempotency-key'], replayed[1].header['idempotency-key']);
+  // A wrong answer is refused at its question.
+  await assert.rejects(consult.respond(c.id, { [q1.id]: { choices: [3] } }, newKey()),
+    (e) => e.status === 422 && e.field === `answers.${q1.id}`);
+  // Changed before closing: the latest counts, still one opinion.
+  const changed = await consult.respond(c.id, { [q1.id]: { choices: [2] } }, newKey());
+  assert.equal(changed.my_opinion.version, 2);
+  assert.deepEqual(changed.my_opinion.answers[q1.id].choices, [2]);
+  assert.equal(changed.respondents, 1);
+  const mine = await consult.mine();
+  const ours = mine.filter((m) => m.consultation.id === c.id);
+  assert.equal(ours.length, 1);
+  assert.deepEqual(ours[0].opinion.answers[q1.id].choices, [2]);
+  const results = await consult.results(c.id);
+  assert.equal(results.respondents, 1);
+  // Closed: no more changes.
+  assert.equal((await h.post(`/api/v1/consultations/${c.id}/close`, admin, {})).status, 200);
+  await assert.rejects(consult.respond(c.id, { [q1.id]: { choices: [1] } }, newKey()),
+    (e) => e.status === 409 && e.code === 'consultation_closed');
 });
 
 test('live room: join, positions, a lost socket resumed with the place kept', async (t) => {

@@ -1,13 +1,13 @@
 // The pages rendered by miniprogram-simulate (wcc-compiled WXML on jsdom) with real data from
 // a real minxin server: the board's masked text and reply, the appeal form's field errors from
-// a 422, the rating on the appeal page, the live room's place in the queue, and the empty and
-// error states.
+// a 422, the rating on the appeal page, the live room's place in the queue, a consultation
+// listed and answered, and the empty and error states.
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { openPage, until } = require('./page-harness.js');
 const { createWx } = require('./wx-shim.js');
 const { startServer, http } = require('./server.js');
-const { catalog, publish, liveSession } = require('./helpers.js');
+const { catalog, publish, liveSession, addDays } = require('./helpers.js');
 const services = require('../utils/index.js');
 
 let srv;
@@ -175,11 +175,78 @@ test('profile: who I am, in Chinese', async () => {
   assert.ok(p.text().includes('绑定微信手机号'));
 });
 
-// Issue 9's API is not on the server yet: the page must cope (error state), which is all this
-// proves. The lead enables the real consultation test when issue 9 lands.
-test('consultations: without the API the page shows its error state, not a crash', async () => {
+// A published consultation of every question kind, open since today in the server's clock.
+async function openConsultation(title) {
+  const admin = (await h.login('admin')).access_token;
+  const handler = await h.login('handler');
+  const made = await h.post('/api/v1/consultations', admin, {
+    title, body: '县里计划明年硬化一批村道。\n\n请说说您村最需要硬化的路段。', department_id: handler.user.department_id,
+    opens_at: `${srv.date}T00:00:00+08:00`, closes_at: `${addDays(srv.date, 7)}T18:00:00+08:00`,
+    results_public: true,
+    questions: [
+      { kind: 'single_choice', prompt: '最需要硬化的路段', options: ['石门村段', '白岩村段'], allow_other: true },
+      { kind: 'multiple_choice', prompt: '希望同时解决的问题', options: ['路灯', '排水沟', '会车道'], max_picks: 2 },
+      { kind: 'rating', prompt: '对现在道路的满意程度' },
+      { kind: 'free_text', prompt: '其他建议', required: false, max_length: 200 },
+    ],
+  });
+  if (made.status !== 201) throw new Error(`consultation: ${made.status} ${JSON.stringify(made.body)}`);
+  const pub = await h.post(`/api/v1/consultations/${made.body.id}/publish`, admin, {});
+  if (pub.status !== 200) throw new Error(`publish: ${pub.status} ${JSON.stringify(pub.body)}`);
+  return { id: made.body.id, admin };
+}
+
+test('consultations: the open ones listed, one answered on its page, a missing answer shown at its question', async () => {
+  const title = `村道硬化意见征集${Date.now()}`;
+  const { id } = await openConsultation(title);
   asResident();
-  const p = await openPage('consultations');
+  const list = await openPage('consultations');
+  await until(() => !list.page.data.loading);
+  assert.ok(list.text().includes(title), list.text());
+  assert.ok(list.text().includes('征集中'), list.text());
+  assert.match(list.text(), new RegExp(`截止：${addDays(srv.date, 7)} 18:00`));
+
+  const p = await openPage('consultation', { id: String(id) });
   await until(() => !p.page.data.loading);
-  assert.ok(p.text().includes('意见征集暂未开放'), p.text());
+  let text = p.text();
+  ['县里计划明年硬化一批村道。', '请说说您村最需要硬化的路段。', '最需要硬化的路段', '石门村段', '白岩村段',
+    '希望同时解决的问题', '排水沟', '对现在道路的满意程度', '5 分', '其他建议', '提交意见']
+    .forEach((s) => assert.ok(text.includes(s), `${s} in ${text}`));
+  const qid = (i) => p.page.data.consultation.questions[i].id;
+  const on = (q) => ({ currentTarget: { dataset: { q } } });
+  // The rating is left out: the server names that question, the page shows it there.
+  p.page.onChoice(Object.assign(on(qid(0)), { detail: { value: '2' } }));
+  p.page.onChoice(Object.assign(on(qid(1)), { detail: { value: ['1', '2'] } }));
+  assert.equal(await p.page.submit(), null);
+  assert.equal(p.page.data.errors[qid(2)], '请回答这个问题', JSON.stringify(p.page.data.errors));
+  assert.ok(p.text().includes('请回答这个问题'), p.text());
+  assert.ok(p.text().includes('请检查标红的内容'), p.text());
+  // Three picks where two are allowed: said in Chinese at that question.
+  p.page.onChoice(Object.assign(on(qid(1)), { detail: { value: ['1', '2', '3'] } }));
+  p.page.onRating(Object.assign(on(qid(2)), { detail: { value: '4' } }));
+  assert.equal(await p.page.submit(), null);
+  assert.equal(p.page.data.errors[qid(1)], '请选择1到2项', JSON.stringify(p.page.data.errors));
+  assert.equal(p.page.data.errors[qid(2)], undefined);
+  p.page.onChoice(Object.assign(on(qid(1)), { detail: { value: ['1', '2'] } }));
+  p.page.onRating(Object.assign(on(qid(2)), { detail: { value: '4' } }));
+  p.page.onText(Object.assign(on(qid(3)), { detail: { value: '白岩村段会车道太窄。' } }));
+  const saved = await p.page.submit();
+  assert.ok(saved && saved.my_opinion, JSON.stringify(p.page.data.formError));
+  assert.deepEqual(saved.my_opinion.answers[qid(0)].choices, [2]);
+  assert.equal(saved.my_opinion.answers[qid(2)].rating, 4);
+  text = p.text();
+  assert.ok(text.includes('您已提交意见，截止前可以修改'), text);
+  assert.ok(text.includes('修改意见'), text);
+  // Opened again, the page knows the opinion is in.
+  const again = await openPage('consultation', { id: String(id) });
+  await until(() => !again.page.data.loading);
+  assert.ok(again.text().includes('您已提交意见'), again.text());
+});
+
+test('consultation: one that does not exist says so, with a retry', async () => {
+  asResident();
+  const p = await openPage('consultation', { id: '987654' });
+  await until(() => !p.page.data.loading);
+  assert.ok(p.text().includes('没有找到这次意见征集'), p.text());
+  assert.ok(p.text().includes('重试'));
 });

@@ -8,6 +8,8 @@ const os = require('node:os');
 const path = require('node:path');
 
 const ROOT = path.resolve(__dirname, '..', '..');
+// The template ids the demo server is configured with, per notification kind.
+const TEMPLATES = { appeal_replied: 'T_REPLY', live_session_changed: 'T_LIVE' };
 const BIN = process.env.MINXIN_BIN || path.join(ROOT, 'target', 'debug', 'minxin');
 
 function freePort() {
@@ -42,6 +44,18 @@ async function startServer(extraEnv) {
     'weekdays = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]',
     'start = "10:00"',
     'end = "11:30"',
+    '',
+    // Subscription templates as a deployment configures them (README "WeChat"): the server
+    // accepts consents only for templates it sends.
+    '[wechat.templates.appeal_replied]',
+    `template_id = "${TEMPLATES.appeal_replied}"`,
+    'page = "pages/appeal-detail/index?id={id}"',
+    'fields = { thing1 = "title", phrase2 = "status", time4 = "time" }',
+    '',
+    '[wechat.templates.live_session_changed]',
+    `template_id = "${TEMPLATES.live_session_changed}"`,
+    'page = "pages/live-schedule/index"',
+    'fields = { thing1 = "title", time2 = "{date} {start}" }',
     '',
   ].join('\n'));
   const env = Object.assign({
@@ -121,4 +135,4 @@ function http(base) {
   };
 }
 
-module.exports = { startServer, http, BIN, ROOT };
+module.exports = { startServer, http, BIN, ROOT, TEMPLATES };

@@ -2,10 +2,11 @@
 // synchronously inside a tap handler, so `askThen` calls it first, before any await, and runs
 // the submission whatever the answer; the accepted templates are then reported to the server.
 //
-// The reporting endpoint belongs to issue 10 (WeChat platform services), not on main yet:
-// POST /api/v1/me/subscriptions {consents: [{template_id, accept}]} is this client's assumption
-// of its name and shape, kept in this one module so it changes in one place.
-const REPORT_PATH = '/api/v1/me/subscriptions';
+// The server (README "WeChat") takes what WeChat answered as it is: POST /api/v1/my/subscriptions
+// {"<template id>": "accept" | "reject" | "ban" | "filter"}; each accept lets it send one message.
+// It refuses (422) a template it does not send, so only the templates asked for are reported.
+// GET on the same path lists the configured notifications: [{kind, template_id, available}].
+const REPORT_PATH = '/api/v1/my/subscriptions';
 
 function askThen(w, templates, submit) {
   const asked = new Promise((resolve) => {
@@ -27,13 +28,22 @@ function accepted(res, templates) {
   return (templates || []).filter((t) => res && res[t] === 'accept');
 }
 
+const ANSWERS = ['accept', 'reject', 'ban', 'filter'];
+
+// Answers with the server's view of the consents (`{items}`), or null when nothing was asked.
 async function report(client, res, templates) {
-  const consents = (templates || []).map((t) => ({ template_id: t, accept: !!res && res[t] === 'accept' }));
-  if (consents.length === 0) return null;
-  return client.post(REPORT_PATH, { consents }, { silent: true });
+  const body = {};
+  (templates || []).forEach((t) => {
+    if (res && ANSWERS.includes(res[t])) body[t] = res[t];
+  });
+  if (Object.keys(body).length === 0) return null;
+  return client.post(REPORT_PATH, body, { silent: true });
 }
 
-module.exports = { askThen, accepted, report, REPORT_PATH };
+// The notifications this server sends and how many of each the user will still receive.
+const status = (client, opts) => client.get(REPORT_PATH, opts);
 
-// Phone binding, also issue 10: POST /api/v1/me/phone {code} → the number, masked.
+module.exports = { askThen, accepted, report, status, REPORT_PATH };
+
+// Phone binding: POST /api/v1/me/phone {code} → {phone_masked, verified_at}.
 module.exports.bindPhone = (client, code) => client.post('/api/v1/me/phone', { code });

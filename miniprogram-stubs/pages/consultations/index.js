@@ -1,6 +1,8 @@
-// Opinion collection: the API (issue 9) is not on the server yet; until it is, this page shows
-// its error state rather than pretending.
+// Opinion collection: the open consultations (those for the resident's village first) and
+// whether their outcome is out.
 const services = require('../../utils/index.js');
+
+const PHASE = { upcoming: '尚未开始', open: '征集中', closed: '已截止' };
 
 Page({
   data: { loading: true, error: '', items: [] },
@@ -8,11 +10,14 @@ Page({
   async reload() {
     this.setData({ loading: true, error: '' });
     try {
-      const page = await services.get().consult.list({}, { silent: true });
-      const items = (page.items || page || []).map((c) => Object.assign({}, c, { closes: services.util.formatTime(c.closes_at) }));
+      const list = await services.get().consult.list({}, { silent: true });
+      const items = (list || []).map((c) => Object.assign({}, c, {
+        closes: c.closes_at_local || services.util.formatTime(c.closes_at),
+        phaseLabel: c.state === 'withdrawn' ? '已撤回' : (PHASE[c.phase] || ''),
+      }));
       this.setData({ loading: false, items });
     } catch (e) {
-      this.setData({ loading: false, error: e.status === 404 ? '意见征集暂未开放' : e.message });
+      this.setData({ loading: false, error: e.message });
     }
   },
   async onPullDownRefresh() {

@@ -1,4 +1,4 @@
-// Who I am, my phone number (bound through WeChat: issue 10's /me/phone, not on main yet) and
+// Who I am, my phone number (bound through WeChat: POST /me/phone answers it masked) and
 // which notifications I will get.
 const services = require('../../utils/index.js');
 const config = require('../../config.js');
@@ -12,7 +12,7 @@ Page({
     this.setData({ loading: true, error: '' });
     try {
       const me = await services.get().api.me();
-      this.setData({ loading: false, me, roleLabel: ROLE[me.role] || me.role, phone: me.phone || '' });
+      this.setData({ loading: false, me, roleLabel: ROLE[me.role] || me.role, phone: '' });
     } catch (e) {
       this.setData({ loading: false, error: e.message });
     }
@@ -24,7 +24,7 @@ Page({
     }
     try {
       const r = await services.subscribe.bindPhone(services.get().client, e.detail.code);
-      this.setData({ phone: r.phone, notice: '手机号已绑定' });
+      this.setData({ phone: r.phone_masked, notice: '手机号已绑定' });
     } catch (err) {
       this.setData({ notice: err.message });
     }

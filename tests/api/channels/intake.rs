@@ -211,8 +211,8 @@ async fn a_verified_phone_claims_the_appeals_registered_under_it() {
         404
     );
 
-    // No route stores a verified phone yet (`POST /api/v1/me/phone` is another change): the
-    // test calls the function that route will call, in a transaction as it will.
+    // Claiming repeated directly (the function `POST /api/v1/me/phone` calls in its
+    // transaction) changes nothing once the route has claimed.
     let claim = |phone: &'static str| {
         let state = c.app.state.clone();
         async move {
@@ -230,9 +230,21 @@ async fn a_verified_phone_claims_the_appeals_registered_under_it() {
             ids
         }
     };
-    let mut claimed = claim("13912345678").await;
-    claimed.sort();
-    assert_eq!(claimed, [a, b]);
+    // The resident verifies the phone in the mini-program (WeChat's getPhoneNumber code):
+    // the office's appeals under that number become theirs, in the same transaction.
+    let openid = entity::users::Entity::find_by_id(bob_id)
+        .one(&c.app.state.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .openid;
+    let code = c.app.wechat.phone_code(&openid, "+86 139-1234-5678");
+    let verified = c
+        .app
+        .post("/api/v1/me/phone", Some(&bob), json!({ "code": code }))
+        .await;
+    assert_eq!(verified.status, 200, "{:?}", verified.body);
+    assert_eq!(verified.body["phone_masked"], "139****5678");
     assert!(
         claim("13912345678").await.is_empty(),
         "claiming twice changes nothing"
