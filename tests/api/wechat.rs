@@ -822,3 +822,100 @@ async fn submissions_are_refused_held_or_kept_by_wechat_content_security() {
     assert!(reasons.iter().any(|r| r.contains("review (label 20001)")));
     assert!(reasons.iter().any(|r| r.contains("unavailable")));
 }
+
+/// A consultation's outcome goes through the outbox like every other notification: with its
+/// template configured and the respondent's consent, it reaches their WeChat inbox once.
+#[tokio::test]
+async fn a_consultation_outcome_reaches_the_respondents_inbox() {
+    const OUTCOME: &str = "TPL-outcome-0003";
+    let app = spawn_with(|s| {
+        s.auth.access_ttl_secs = 30 * 24 * 3600;
+        s.wechat.templates.insert(
+            "consultation_outcome".into(),
+            TemplateSettings {
+                template_id: OUTCOME.into(),
+                page: "pages/consult/detail?id={id}".into(),
+                fields: [("thing1".to_string(), "title".to_string())].into(),
+            },
+        );
+    })
+    .await;
+    let (admin, _) = app.user_with_role(Role::Admin).await;
+    let (handler, user) = app.user_with_role(Role::Handler).await;
+    let dept = user["department_id"].as_i64().unwrap();
+    let v = app
+        .post(
+            "/api/v1/villages",
+            Some(&admin),
+            json!({ "name": "石门村", "township": "城关镇" }),
+        )
+        .await;
+    let village = v.body["id"].as_i64().unwrap();
+    let now = app.state.clock.now();
+    let r = app
+        .post(
+            "/api/v1/consultations",
+            Some(&handler),
+            json!({
+                "title": "村道硬化工程意见征集", "body": "请留下您的意见。",
+                "department_id": dept,
+                "opens_at": (now - chrono::Duration::hours(1)).to_rfc3339(),
+                "closes_at": (now + chrono::Duration::days(7)).to_rfc3339(),
+                "results_public": false,
+                "questions": [ { "kind": "rating", "prompt": "满意度" } ]
+            }),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let cid = r.body["id"].as_i64().unwrap();
+    let r = app
+        .post(
+            &format!("/api/v1/consultations/{cid}/publish"),
+            Some(&handler),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let (token, openid, _) = resident(&app, "outcome").await;
+    let r = app
+        .post(
+            "/api/v1/my/subscriptions",
+            Some(&token),
+            json!({ OUTCOME: "accept" }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let req = app
+        .http
+        .post(app.url(&format!("/api/v1/consultations/{cid}/responses")))
+        .bearer_auth(&token)
+        .header("Idempotency-Key", "outcome-1")
+        .json(&json!({ "answers": { "q1": { "rating": 4 } }, "village_id": village }));
+    let r = app.send(req).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    app.clock.advance(chrono::Duration::days(8));
+    let r = app
+        .post(
+            &format!("/api/v1/consultations/{cid}/outcome"),
+            Some(&handler),
+            json!({ "statement": "采纳意见，明年春季开工。" }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let report = minxin::notify::worker::round(&app.state, "w")
+        .await
+        .unwrap();
+    assert_eq!(report.sent, 1, "{report:?}");
+    let inbox = app.wechat.inbox();
+    assert_eq!(inbox.len(), 1);
+    assert_eq!(inbox[0]["touser"], openid.as_str());
+    assert_eq!(inbox[0]["template_id"], OUTCOME);
+    assert_eq!(inbox[0]["data"]["thing1"]["value"], "村道硬化工程意见征集");
+    assert_eq!(
+        minxin::notify::worker::round(&app.state, "w")
+            .await
+            .unwrap()
+            .sent,
+        0
+    );
+}
