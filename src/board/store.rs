@@ -35,6 +35,41 @@ pub async fn apply(
     apply_recorded_as(state, actor, None, appeal_id, version, action).await
 }
 
+/// The content check of a reply that will be public, before the transaction (it may call
+/// WeChat): `risky` refuses on `public_reply`; a hold is the reason the office sees when it
+/// approves the reply.
+async fn check_reply(
+    state: &AppState,
+    actor: &Actor,
+    action: &Action,
+) -> AppResult<Option<String>> {
+    let (
+        Action::Reply {
+            public_reply: Some(text),
+            ..
+        },
+        Some(user_id),
+    ) = (action, actor.user_id)
+    else {
+        return Ok(None);
+    };
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    let verdict = super::moderation::check_text(
+        state,
+        user_id,
+        "public_reply",
+        super::moderation::scene::COMMENT,
+        text,
+    )
+    .await?;
+    Ok(match verdict {
+        super::moderation::Verdict::Pass => None,
+        super::moderation::Verdict::Hold(why) => Some(why),
+    })
+}
+
 /// Like [`apply`], but the event names `recorded_by` instead of `actor`: the office recording a
 /// verdict that a resident without the mini-program gave by phone. The rules still see the
 /// resident's part (`actor`), so the office gains no action of its own.
@@ -48,6 +83,7 @@ pub async fn apply_recorded_as(
 ) -> AppResult<appeals::Model> {
     let now = state.clock.now();
     let calendar = calendar_store::load(&state.db).await?;
+    let reply_hold = check_reply(state, &actor, &action).await?;
     let w = begin_write(state).await?;
     let row = appeals::Entity::find_by_id(appeal_id)
         .one(&w.txn)
@@ -60,6 +96,15 @@ pub async fn apply_recorded_as(
     }
     let facts = facts(&w.txn, &action).await?;
     let mut change = decide(&a, &action, &actor, &calendar, now, &facts)?;
+    if let Some(why) = reply_hold {
+        // The reply waits for the office's approval anyway; the reason is shown beside it.
+        let mut detail = change
+            .detail
+            .take()
+            .unwrap_or_else(|| serde_json::json!({}));
+        detail["content_check"] = serde_json::Value::String(why);
+        change.detail = Some(detail);
+    }
     if let Some(by) = recorded_by {
         change.event_actor = Actor {
             department_id: change.event_actor.department_id,

@@ -58,6 +58,7 @@ pub async fn prepare_appeal(
 ) -> AppResult<crate::board::service::Prepared> {
     prepare(
         state,
+        None,
         &NewAppeal {
             title: i.title.clone(),
             content: i.content.clone(),

@@ -11,7 +11,7 @@ use super::decide::{check_answerable, check_answers};
 use super::model::{ConsultationState, ResponseInput, Review};
 use super::store::{begin_write, json, load, record, EventActor};
 use crate::auth::{Caller, Role};
-use crate::board::moderation::{ContentCheck, LocalWordList, Verdict};
+use crate::board::moderation::{check_text, scene, Verdict};
 use crate::crypto::sha256_hex;
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::state::AppState;
@@ -117,7 +117,15 @@ pub async fn submit(
     let (review, hold_reason) = if texts.is_empty() {
         (Review::Visible, None)
     } else {
-        match LocalWordList.check(db, &texts.join("\n")).await? {
+        match check_text(
+            state,
+            resident.user_id,
+            "answers",
+            scene::FORUM,
+            &texts.join("\n"),
+        )
+        .await?
+        {
             Verdict::Pass => (Review::Visible, None),
             Verdict::Hold(why) => (Review::Held, Some(why)),
         }

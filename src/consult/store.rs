@@ -3,10 +3,7 @@
 //! writes the change, its event and any outbox rows in one transaction (the board's write
 //! helper, which takes the SQLite write gate), guarded by the record's version.
 use chrono::{DateTime, Utc};
-use entity::{
-    consultation_events, consultation_responses, consultations, departments, notifications,
-    villages,
-};
+use entity::{consultation_events, consultation_responses, consultations, departments, villages};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder, Set,
@@ -499,7 +496,7 @@ pub async fn publish_outcome(
 }
 
 /// One `pending` outbox row telling a respondent the outcome and their own opinion's fate; the
-/// WeChat sender picks these up.
+/// outbox worker sends it when a `consultation_outcome` template is configured.
 async fn notify(
     db: &impl ConnectionTrait,
     c: &Consultation,
@@ -514,19 +511,14 @@ async fn notify(
         "opinion_outcome_label": o.outcome.map(OpinionOutcome::label),
         "opinion_reason": o.row.outcome_reason,
     });
-    notifications::ActiveModel {
-        user_id: Set(o.row.user_id),
-        kind: Set("consultation_outcome".into()),
-        subject_type: Set("consultation".into()),
-        subject_id: Set(c.row.id),
-        payload: Set(payload.to_string()),
-        status: Set(entity::notifications::NotificationStatus::Pending),
-        attempts: Set(0),
-        created_at: Set(now),
-        sent_at: Set(None),
-        ..Default::default()
-    }
-    .insert(db)
+    crate::notify::store::enqueue(
+        db,
+        o.row.user_id,
+        "consultation_outcome",
+        ("consultation", c.row.id),
+        &payload,
+        now,
+    )
     .await?;
     Ok(())
 }

@@ -120,7 +120,9 @@ pub async fn record(
         ));
     }
     let prepared = match (req.outcome, &req.appeal) {
-        (OutcomeKind::Appeal, Some(a)) => Some(board::prepare(state, a).await.map_err(nested)?),
+        (OutcomeKind::Appeal, Some(a)) => {
+            Some(board::prepare(state, None, a).await.map_err(nested)?)
+        }
         (OutcomeKind::Appeal, None) => {
             return Err(AppError::validation(
                 "appeal",

@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 
 use super::queries::{self, SessionView};
 use crate::auth::{Caller, Role};
-use crate::board::moderation::{ContentCheck, LocalWordList, Verdict};
+use crate::board::moderation::{check_text, scene, Verdict};
 use crate::board::service::checked_text;
 use crate::db::begin_write;
 use crate::error::ErrorCode;
@@ -128,10 +128,11 @@ pub async fn register(
     let s = published_session(&state.db, session_id).await?;
     let now = state.clock.now();
     check_open(&s, now)?;
-    let (status, hold_reason) = match LocalWordList.check(&state.db, &topic).await? {
-        Verdict::Pass => (RegistrationStatus::Registered, None),
-        Verdict::Hold(why) => (RegistrationStatus::Held, Some(why)),
-    };
+    let (status, hold_reason) =
+        match check_text(state, caller.user_id, "topic", scene::COMMENT, &topic).await? {
+            Verdict::Pass => (RegistrationStatus::Registered, None),
+            Verdict::Hold(why) => (RegistrationStatus::Held, Some(why)),
+        };
     let w = begin_write(state).await?;
     let txn = &w.txn;
     let existing = live_registrations::Entity::find()

@@ -663,3 +663,259 @@ async fn content_security_refuses_holds_and_never_loses_text_in_an_outage() {
         .unwrap();
     assert_eq!(off, Verdict::Pass);
 }
+
+/// With `content_check` on, every submission path goes through WeChat for its resident author:
+/// an appeal and a consultation's free text are refused on `risky` (naming the field), held for
+/// the office on `review`, and held (kept, not lost) with the word list's verdict in an outage.
+#[tokio::test]
+async fn submissions_are_refused_held_or_kept_by_wechat_content_security() {
+    let app = spawn_with(|s| s.wechat.content_check = true).await;
+    app.wechat.flag_word("赌博", "risky", 20012);
+    app.wechat.flag_word("上访", "review", 20001);
+    let (admin, _) = app.user_with_role(Role::Admin).await;
+    let (office, _) = app.user_with_role(Role::Office).await;
+    let (handler, user) = app.user_with_role(Role::Handler).await;
+    let dept = user["department_id"].as_i64().unwrap();
+    let c = app
+        .post(
+            "/api/v1/categories",
+            Some(&admin),
+            json!({ "name": "道路", "default_department_id": dept }),
+        )
+        .await;
+    assert_eq!(c.status, 201, "{:?}", c.body);
+    let v = app
+        .post(
+            "/api/v1/villages",
+            Some(&admin),
+            json!({ "name": "石门村", "township": "城关镇" }),
+        )
+        .await;
+    assert_eq!(v.status, 201, "{:?}", v.body);
+    let (category, village) = (
+        c.body["id"].as_i64().unwrap(),
+        v.body["id"].as_i64().unwrap(),
+    );
+    let (alice, openid, _) = resident(&app, "sec").await;
+    let submit = |content: &'static str| {
+        let req = app
+            .http
+            .post(app.url("/api/v1/appeals"))
+            .bearer_auth(&alice)
+            .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
+            .json(&json!({
+                "title": "村里的事", "content": content, "category_id": category,
+                "village_id": village, "is_public": true
+            }));
+        app.send(req)
+    };
+    let r = submit("有人网上赌博").await;
+    assert_eq!(
+        (r.status, r.code()),
+        (422, "validation_failed"),
+        "{:?}",
+        r.body
+    );
+    assert_eq!(r.body["error"]["field"], "content", "{:?}", r.body);
+    let checks = app.wechat.sec_checks();
+    assert_eq!(checks.last().unwrap()["openid"], openid.as_str());
+    let mine = app.get("/api/v1/my/appeals", Some(&alice)).await;
+    assert!(mine.body["items"].as_array().unwrap().is_empty());
+
+    let held_appeal = |r: crate::common::Resp, why: &'static str| {
+        let app = &app;
+        let office = office.clone();
+        async move {
+            assert_eq!(r.status, 201, "{:?}", r.body);
+            let id = r.body["id"].as_i64().unwrap();
+            let v = app
+                .get(&format!("/api/v1/appeals/{id}"), Some(&office))
+                .await;
+            assert_eq!(v.body["state"], "held_for_review", "{:?}", v.body);
+            let reason = v.body["hold_reason"].as_str().unwrap().to_string();
+            assert!(reason.contains(why), "{reason}");
+        }
+    };
+    held_appeal(submit("组织集体上访").await, "review (label 20001)").await;
+    app.wechat.set_outage(true);
+    held_appeal(
+        submit("村口路灯坏了").await,
+        "unavailable; local word list: pass",
+    )
+    .await;
+    app.wechat.set_outage(false);
+    let mine = app.get("/api/v1/my/appeals", Some(&alice)).await;
+    assert_eq!(
+        mine.body["items"].as_array().unwrap().len(),
+        2,
+        "nothing lost"
+    );
+
+    // A consultation's free text.
+    let now = app.state.clock.now();
+    let r = app
+        .post(
+            "/api/v1/consultations",
+            Some(&handler),
+            json!({
+                "title": "村道硬化工程意见征集", "body": "请留下您的意见。",
+                "department_id": dept,
+                "opens_at": (now - chrono::Duration::hours(1)).to_rfc3339(),
+                "closes_at": (now + chrono::Duration::days(7)).to_rfc3339(),
+                "results_public": false,
+                "questions": [
+                    { "kind": "free_text", "prompt": "其他建议", "required": true, "max_length": 50 }
+                ]
+            }),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let cid = r.body["id"].as_i64().unwrap();
+    let r = app
+        .post(
+            &format!("/api/v1/consultations/{cid}/publish"),
+            Some(&handler),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let answer = |token: String, text: &'static str| {
+        let req = app
+            .http
+            .post(app.url(&format!("/api/v1/consultations/{cid}/responses")))
+            .bearer_auth(token)
+            .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
+            .json(&json!({ "answers": { "q1": { "text": text } }, "village_id": village }));
+        app.send(req)
+    };
+    let (bob, _, _) = resident(&app, "bob").await;
+    let r = answer(bob.clone(), "有人网上赌博").await;
+    assert_eq!(
+        (r.status, r.code()),
+        (422, "validation_failed"),
+        "{:?}",
+        r.body
+    );
+    assert_eq!(r.body["error"]["field"], "answers", "{:?}", r.body);
+    let r = answer(bob, "大家想集体上访").await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    assert_eq!(r.body["my_opinion"]["review"], "held");
+    let (carol, _, _) = resident(&app, "carol").await;
+    app.wechat.set_outage(true);
+    let r = answer(carol, "路面太窄").await;
+    app.wechat.set_outage(false);
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    assert_eq!(r.body["my_opinion"]["review"], "held");
+    let held = app
+        .get(
+            &format!("/api/v1/consultations/{cid}/opinions?review=held"),
+            Some(&office),
+        )
+        .await;
+    let reasons: Vec<&str> = held.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["hold_reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(reasons.len(), 2, "{:?}", held.body);
+    assert!(reasons.iter().any(|r| r.contains("review (label 20001)")));
+    assert!(reasons.iter().any(|r| r.contains("unavailable")));
+}
+
+/// A consultation's outcome goes through the outbox like every other notification: with its
+/// template configured and the respondent's consent, it reaches their WeChat inbox once.
+#[tokio::test]
+async fn a_consultation_outcome_reaches_the_respondents_inbox() {
+    const OUTCOME: &str = "TPL-outcome-0003";
+    let app = spawn_with(|s| {
+        s.auth.access_ttl_secs = 30 * 24 * 3600;
+        s.wechat.templates.insert(
+            "consultation_outcome".into(),
+            TemplateSettings {
+                template_id: OUTCOME.into(),
+                page: "pages/consult/detail?id={id}".into(),
+                fields: [("thing1".to_string(), "title".to_string())].into(),
+            },
+        );
+    })
+    .await;
+    let (admin, _) = app.user_with_role(Role::Admin).await;
+    let (handler, user) = app.user_with_role(Role::Handler).await;
+    let dept = user["department_id"].as_i64().unwrap();
+    let v = app
+        .post(
+            "/api/v1/villages",
+            Some(&admin),
+            json!({ "name": "石门村", "township": "城关镇" }),
+        )
+        .await;
+    let village = v.body["id"].as_i64().unwrap();
+    let now = app.state.clock.now();
+    let r = app
+        .post(
+            "/api/v1/consultations",
+            Some(&handler),
+            json!({
+                "title": "村道硬化工程意见征集", "body": "请留下您的意见。",
+                "department_id": dept,
+                "opens_at": (now - chrono::Duration::hours(1)).to_rfc3339(),
+                "closes_at": (now + chrono::Duration::days(7)).to_rfc3339(),
+                "results_public": false,
+                "questions": [ { "kind": "rating", "prompt": "满意度" } ]
+            }),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let cid = r.body["id"].as_i64().unwrap();
+    let r = app
+        .post(
+            &format!("/api/v1/consultations/{cid}/publish"),
+            Some(&handler),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let (token, openid, _) = resident(&app, "outcome").await;
+    let r = app
+        .post(
+            "/api/v1/my/subscriptions",
+            Some(&token),
+            json!({ OUTCOME: "accept" }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let req = app
+        .http
+        .post(app.url(&format!("/api/v1/consultations/{cid}/responses")))
+        .bearer_auth(&token)
+        .header("Idempotency-Key", "outcome-1")
+        .json(&json!({ "answers": { "q1": { "rating": 4 } }, "village_id": village }));
+    let r = app.send(req).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    app.clock.advance(chrono::Duration::days(8));
+    let r = app
+        .post(
+            &format!("/api/v1/consultations/{cid}/outcome"),
+            Some(&handler),
+            json!({ "statement": "采纳意见，明年春季开工。" }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let report = minxin::notify::worker::round(&app.state, "w")
+        .await
+        .unwrap();
+    assert_eq!(report.sent, 1, "{report:?}");
+    let inbox = app.wechat.inbox();
+    assert_eq!(inbox.len(), 1);
+    assert_eq!(inbox[0]["touser"], openid.as_str());
+    assert_eq!(inbox[0]["template_id"], OUTCOME);
+    assert_eq!(inbox[0]["data"]["thing1"]["value"], "村道硬化工程意见征集");
+    assert_eq!(
+        minxin::notify::worker::round(&app.state, "w")
+            .await
+            .unwrap()
+            .sent,
+        0
+    );
+}
