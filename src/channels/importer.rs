@@ -16,7 +16,7 @@ use super::store::{insert_intake, known, prepare_appeal, seal, update_contact, S
 use super::views;
 use crate::auth::Caller;
 use crate::board::service::Prepared;
-use crate::board::store::begin_write;
+use crate::db::begin_write;
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::state::AppState;
 

@@ -14,9 +14,10 @@ use super::views;
 use crate::auth::Caller;
 use crate::board::model::Actor;
 use crate::board::service::{prepare, submit_on_behalf, NewAppeal, Submitter};
-use crate::board::store::{apply_recorded_as, begin_write};
+use crate::board::store::apply_recorded_as;
 use crate::board::workflow::{Action, ActorRole};
 use crate::crypto::{sha256_hex, DataCipher};
+use crate::db::begin_write;
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::state::AppState;
 

@@ -19,7 +19,7 @@ use super::model::{
     Consultation, ConsultationInput, ConsultationState, Manager, Opinion, OpinionOutcome, Review,
 };
 use crate::auth::Role;
-pub use crate::board::store::{begin_write, Write};
+pub use crate::db::{begin_write, Write};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::state::AppState;
 
